@@ -1,0 +1,31 @@
+package collector
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// update rewrites golden files: go test ./collector/ -update (read the diff
+// before committing).
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// golden returns the golden file's content, first rewriting it with got when
+// -update is set.
+func golden(t *testing.T, path string, got []byte) []byte {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("golden file: %v (run with -update to create it)", err)
+	}
+	return want
+}

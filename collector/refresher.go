@@ -1,0 +1,184 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pgha/pgha_exporter/crm/runner"
+)
+
+// Fetcher produces one snapshot of an expensive source (crm_mon, corosync
+// tools). It must honour ctx.
+type Fetcher[T any] func(ctx context.Context) (T, error)
+
+// Reasoner is implemented by errors that classify themselves for the
+// pgha_<subsystem>_refresh_failures_total{reason} counter.
+type Reasoner interface{ Reason() string }
+
+// Refresher calls a Fetcher in one background goroutine at a fixed interval
+// and keeps the last good result. Scrapes read the snapshot and never call the
+// source, so any number of concurrent scrapes cost no extra command runs.
+type Refresher[T any] struct {
+	name     string
+	interval time.Duration
+	timeout  time.Duration
+	fetch    Fetcher[T]
+	logger   log.Logger
+	now      func() time.Time
+
+	mu          sync.Mutex
+	value       T
+	have        bool
+	lastSuccess time.Time
+	lastAttempt time.Time
+	lastErr     error
+	lastDur     time.Duration
+	failures    map[string]uint64
+	firstDone   chan struct{}
+	closeFirst  sync.Once
+}
+
+// NewRefresher builds a refresher; call Start to begin.
+func NewRefresher[T any](name string, interval, timeout time.Duration, fetch Fetcher[T], logger log.Logger) *Refresher[T] {
+	return &Refresher[T]{
+		name: name, interval: interval, timeout: timeout, fetch: fetch, logger: logger,
+		now: time.Now, failures: map[string]uint64{}, firstDone: make(chan struct{}),
+	}
+}
+
+// Start runs the first refresh at once and then one every interval until ctx
+// ends. Refreshes never overlap: a slow source delays the next one.
+func (r *Refresher[T]) Start(ctx context.Context) {
+	go func() {
+		t := time.NewTimer(0)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			r.RefreshOnce(ctx)
+			t.Reset(r.interval)
+		}
+	}()
+}
+
+// RefreshOnce runs the fetcher once under the refresher's timeout.
+func (r *Refresher[T]) RefreshOnce(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, r.timeout)
+	start := r.now()
+	v, err := r.fetch(cctx)
+	cancel()
+	dur := r.now().Sub(start)
+
+	r.mu.Lock()
+	r.lastAttempt, r.lastDur, r.lastErr = start, dur, err
+	if err == nil {
+		r.value, r.have, r.lastSuccess = v, true, r.now()
+	} else {
+		r.failures[reasonOf(err)]++
+	}
+	r.mu.Unlock()
+	r.closeFirst.Do(func() { close(r.firstDone) })
+
+	if err != nil {
+		level.Warn(r.logger).Log("msg", "refresh failed", "source", r.name, "duration_seconds", dur.Seconds(), "err", err)
+	} else {
+		level.Debug(r.logger).Log("msg", "refreshed", "source", r.name, "duration_seconds", dur.Seconds())
+	}
+}
+
+// WaitFirst blocks until the first refresh finished or ctx ends.
+func (r *Refresher[T]) WaitFirst(ctx context.Context) {
+	select {
+	case <-r.firstDone:
+	case <-ctx.Done():
+	}
+}
+
+// RefreshState is a consistent copy of the refresher's bookkeeping.
+type RefreshState[T any] struct {
+	Value        T
+	Have         bool
+	LastSuccess  time.Time
+	LastAttempt  time.Time
+	LastErr      error
+	LastDuration time.Duration
+	Failures     map[string]uint64
+}
+
+// State returns the current snapshot and bookkeeping.
+func (r *Refresher[T]) State() RefreshState[T] {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f := make(map[string]uint64, len(r.failures))
+	for k, v := range r.failures {
+		f[k] = v
+	}
+	return RefreshState[T]{Value: r.value, Have: r.have, LastSuccess: r.lastSuccess, LastAttempt: r.lastAttempt,
+		LastErr: r.lastErr, LastDuration: r.lastDur, Failures: f}
+}
+
+func reasonOf(err error) string {
+	var rs Reasoner
+	switch {
+	case errors.As(err, &rs):
+		return rs.Reason()
+	case errors.Is(err, runner.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, runner.ErrOutputTooLarge):
+		return "output_too_large"
+	default:
+		return "error"
+	}
+}
+
+// refreshDescs are the bookkeeping metrics every refreshed source exports.
+type refreshDescs struct {
+	age, lastSuccess, lastDuration, failures *prometheus.Desc
+}
+
+func newRefreshDescs(subsystem, what string) refreshDescs {
+	return refreshDescs{
+		age:          newDesc(subsystem, "snapshot_age_seconds", "Age of the last good "+what+" snapshot served by this exporter."),
+		lastSuccess:  newDesc(subsystem, "refresh_success", "Whether the last background refresh of "+what+" succeeded (1) or not (0)."),
+		lastDuration: newDesc(subsystem, "refresh_duration_seconds", "Wall time of the last background refresh of "+what+"."),
+		failures:     newDesc(subsystem, "refresh_failures_total", "Background refreshes of "+what+" that failed, by reason.", "reason"),
+	}
+}
+
+// ErrStale is returned by a collector whose last good snapshot is too old.
+var ErrStale = errors.New("snapshot is stale")
+
+func (d refreshDescs) collect(ch chan<- prometheus.Metric, now time.Time, st refreshStatus) {
+	if st.have {
+		gauge(ch, d.age, now.Sub(st.lastSuccess).Seconds())
+	}
+	if !st.lastAttempt.IsZero() {
+		gauge(ch, d.lastSuccess, boolFloat(st.lastErr == nil))
+		gauge(ch, d.lastDuration, st.lastDuration.Seconds())
+	}
+	for reason, n := range st.failures {
+		counter(ch, d.failures, float64(n), reason)
+	}
+}
+
+type refreshStatus struct {
+	have                     bool
+	lastSuccess, lastAttempt time.Time
+	lastErr                  error
+	lastDuration             time.Duration
+	failures                 map[string]uint64
+}
+
+func statusOf[T any](s RefreshState[T]) refreshStatus {
+	return refreshStatus{have: s.Have, lastSuccess: s.LastSuccess, lastAttempt: s.LastAttempt,
+		lastErr: s.LastErr, lastDuration: s.LastDuration, failures: s.Failures}
+}

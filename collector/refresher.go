@@ -42,20 +42,23 @@ type Refresher[T any] struct {
 	failures    map[string]uint64
 	firstDone   chan struct{}
 	closeFirst  sync.Once
+	stopped     chan struct{}
 }
 
 // NewRefresher builds a refresher; call Start to begin.
 func NewRefresher[T any](name string, interval, timeout time.Duration, fetch Fetcher[T], logger log.Logger) *Refresher[T] {
 	return &Refresher[T]{
 		name: name, interval: interval, timeout: timeout, fetch: fetch, logger: logger,
-		now: time.Now, failures: map[string]uint64{}, firstDone: make(chan struct{}),
+		now: time.Now, failures: map[string]uint64{}, firstDone: make(chan struct{}), stopped: make(chan struct{}),
 	}
 }
 
 // Start runs the first refresh at once and then one every interval until ctx
-// ends. Refreshes never overlap: a slow source delays the next one.
+// ends. Refreshes never overlap: a slow source delays the next one. Cancelling
+// ctx also cancels a refresh in flight (which kills its command).
 func (r *Refresher[T]) Start(ctx context.Context) {
 	go func() {
+		defer close(r.stopped)
 		t := time.NewTimer(0)
 		defer t.Stop()
 		for {
@@ -94,6 +97,9 @@ func (r *Refresher[T]) RefreshOnce(ctx context.Context) {
 		level.Debug(r.logger).Log("msg", "refreshed", "source", r.name, "duration_seconds", dur.Seconds())
 	}
 }
+
+// Wait blocks until the goroutine started by Start has returned.
+func (r *Refresher[T]) Wait() { <-r.stopped }
 
 // WaitFirst blocks until the first refresh finished or ctx ends.
 func (r *Refresher[T]) WaitFirst(ctx context.Context) {

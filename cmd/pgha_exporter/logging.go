@@ -1,0 +1,43 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	sloggokit "github.com/tjhop/slog-gokit"
+)
+
+// newLogger builds the one go-kit logger of the process, and a *slog.Logger
+// bridged onto it for libraries that want slog (exporter-toolkit), so that
+// every line has the same format and destination.
+func newLogger(w io.Writer, lvl, format string) (log.Logger, *slog.Logger, error) {
+	var l log.Logger
+	switch format {
+	case "logfmt":
+		l = log.NewLogfmtLogger(log.NewSyncWriter(w))
+	case "json":
+		l = log.NewJSONLogger(log.NewSyncWriter(w))
+	default:
+		return nil, nil, fmt.Errorf("unknown log format %q (want logfmt or json)", format)
+	}
+	var allow level.Option
+	var sl slog.Level
+	switch lvl {
+	case "debug":
+		allow, sl = level.AllowDebug(), slog.LevelDebug
+	case "info":
+		allow, sl = level.AllowInfo(), slog.LevelInfo
+	case "warn":
+		allow, sl = level.AllowWarn(), slog.LevelWarn
+	case "error":
+		allow, sl = level.AllowError(), slog.LevelError
+	default:
+		return nil, nil, fmt.Errorf("unknown log level %q (want debug, info, warn or error)", lvl)
+	}
+	l = log.With(l, "ts", log.DefaultTimestampUTC)
+	l = level.NewFilter(l, allow)
+	return l, slog.New(sloggokit.NewGoKitHandler(l, sl)), nil
+}

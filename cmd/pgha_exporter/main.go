@@ -1,0 +1,116 @@
+// Command pgha_exporter exports the state of a PostgreSQL high-availability
+// cluster run by Pacemaker/Corosync (ocf:heartbeat:pgsql) to Prometheus.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/pgha/pgha_exporter/collector"
+	"github.com/pgha/pgha_exporter/crm"
+)
+
+// defaultListen is the exporter's default port (see README: chosen away from
+// the ports of node_exporter, postgres_exporter and ha_cluster_exporter).
+const defaultListen = ":9732"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// config holds every flag value; only this package defines flags.
+type config struct {
+	logLevel, logFormat string
+	web                 *web.FlagConfig
+	telemetryPath       string
+	maxRequests         int
+	collectors          map[string]*bool
+
+	crmMonPath, crmMonFile, cibadminPath, cibFile, crmNodePath, nodeName, include string
+	crmRefresh, crmTimeout, crmMaxAge                                             time.Duration
+}
+
+func newApp(stdout, stderr io.Writer) (*kingpin.Application, *config) {
+	app := kingpin.New("pgha_exporter", `Prometheus exporter for PostgreSQL HA clusters on Pacemaker/Corosync.
+
+Serves /metrics with the Pacemaker cluster state (from crm_mon XML, refreshed
+in the background; scrapes never run crm_mon), and, as the collectors are
+enabled, corosync/CMAN and the local PostgreSQL's replication state. Run one
+exporter on every cluster node.`)
+	app.UsageWriter(stdout)
+	app.ErrorWriter(stderr)
+	app.HelpFlag.Short('h')
+	app.Version(version.Print("pgha_exporter"))
+	app.VersionFlag.Short('V')
+
+	c := &config{collectors: map[string]*bool{}}
+	app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").
+		Default("info").EnumVar(&c.logLevel, "debug", "info", "warn", "error")
+	app.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").EnumVar(&c.logFormat, "logfmt", "json")
+
+	// Flags are global so that --help shows them all and every command that
+	// reads a source (serve, check) reads it the same way.
+	app.Command("serve", "Serve metrics over HTTP (the default command).").Default()
+	c.web = kingpinflag.AddFlags(app, defaultListen)
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.telemetryPath)
+	app.Flag("web.max-requests", "Maximum number of parallel scrapes (0 disables the limit).").Default("40").IntVar(&c.maxRequests)
+	for _, info := range collector.Known {
+		def := "false"
+		if info.DefaultEnabled {
+			def = "true"
+		}
+		c.collectors[info.Name] = app.Flag("collector."+info.Name,
+			fmt.Sprintf("Enable the %s collector (default %s; --no-collector.%s disables it). %s", info.Name, map[bool]string{true: "enabled", false: "disabled"}[info.DefaultEnabled], info.Name, info.Help)).
+			Default(def).Bool()
+	}
+
+	{
+		cmd := app
+		cmd.Flag("crm.mon-path", "crm_mon binary.").Default("/usr/sbin/crm_mon").StringVar(&c.crmMonPath)
+		cmd.Flag("crm.mon-file", "Read crm_mon XML (either root) from this file instead of running crm_mon (demos, tests, offline analysis).").
+			PlaceHolder("PATH").StringVar(&c.crmMonFile)
+		cmd.Flag("crm.cibadmin-path", "cibadmin binary, used for 'cibadmin --query --scope constraints|nodes' (cli-ban/cli-prefer constraints, permanent attributes of offline nodes). Empty disables those queries.").
+			Default("/usr/sbin/cibadmin").StringVar(&c.cibadminPath)
+		cmd.Flag("crm.cib-file", "With --crm.mon-file: read constraints and permanent node attributes from this CIB XML file.").
+			PlaceHolder("PATH").StringVar(&c.cibFile)
+		cmd.Flag("crm.node-path", "crm_node binary, asked once for the local node name.").Default("/usr/sbin/crm_node").StringVar(&c.crmNodePath)
+		cmd.Flag("crm.node-name", "This node's cluster name (default: 'crm_node -n', else the host name).").StringVar(&c.nodeName)
+		cmd.Flag("crm.include", "Sections for 'crm_mon --output-as=xml --include=...' (ignored on Pacemaker before 2.0.3, which gets --as-xml).").
+			Default(crm.DefaultInclude).StringVar(&c.include)
+		cmd.Flag("crm.refresh-interval", "How often the background refresher runs crm_mon.").Default("5s").DurationVar(&c.crmRefresh)
+		cmd.Flag("crm.timeout", "Deadline for one crm_mon or cibadmin run; its whole process group is killed on expiry.").Default("10s").DurationVar(&c.crmTimeout)
+		cmd.Flag("crm.max-age", "Serve no Pacemaker metrics (collector success 0) when the last good snapshot is older than this.").Default("30s").DurationVar(&c.crmMaxAge)
+	}
+	return app, c
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	app, c := newApp(stdout, stderr)
+	exit := -1
+	app.Terminate(func(code int) {
+		if exit < 0 {
+			exit = code
+		}
+	})
+	cmd, err := app.Parse(args)
+	if exit >= 0 {
+		return exit // --help or --version
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "pgha_exporter: %v (see --help)\n", err)
+		return 2
+	}
+	switch cmd {
+	case "serve":
+		return serve(c, stderr)
+	}
+	fmt.Fprintf(stderr, "pgha_exporter: unknown command %q\n", cmd)
+	return 2
+}

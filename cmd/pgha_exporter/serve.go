@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/pgha/pgha_exporter/collector"
+	"github.com/pgha/pgha_exporter/crm"
+	"github.com/pgha/pgha_exporter/crm/runner"
+)
+
+func serve(c *config, stderr io.Writer) int {
+	logger, slogger, err := newLogger(stderr, c.logLevel, c.logFormat)
+	if err != nil {
+		fmt.Fprintf(stderr, "pgha_exporter: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	level.Info(logger).Log("msg", "starting pgha_exporter", "version", version.Info(), "build_context", version.BuildContext())
+
+	enabled := map[string]collector.Collector{}
+	var waits []func()
+	if *c.collectors["pacemaker"] {
+		pc, wait := startPacemaker(ctx, c, logger)
+		enabled["pacemaker"], waits = pc, append(waits, wait)
+	}
+	for name, on := range c.collectors {
+		if _, ok := enabled[name]; *on && !ok {
+			level.Warn(logger).Log("msg", "collector not available in this build yet; ignored", "collector", name)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	exp := collector.NewExporter(enabled, 0, logger)
+	reg.MustRegister(exp, versioncollector.NewCollector("pgha_exporter"),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	level.Info(logger).Log("msg", "enabled collectors", "collectors", fmt.Sprint(exp.Names()))
+
+	mux := http.NewServeMux()
+	mux.Handle(c.telemetryPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:            promLogger{logger},
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: c.maxRequests,
+	}))
+	if c.telemetryPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        "pgha_exporter",
+			Description: "Prometheus exporter for PostgreSQL HA clusters on Pacemaker/Corosync",
+			Version:     version.Info(),
+			Links:       []web.LandingLinks{{Address: c.telemetryPath, Text: "Metrics"}},
+		})
+		if err != nil {
+			level.Error(logger).Log("msg", "landing page", "err", err)
+			return 1
+		}
+		mux.Handle("/", landing)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- web.ListenAndServe(srv, c.web, slogger) }()
+
+	code := 0
+	select {
+	case <-ctx.Done():
+		level.Info(logger).Log("msg", "shutting down")
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			level.Error(logger).Log("msg", "http server failed", "err", err)
+			code = 1
+		}
+	}
+	stop()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	for _, w := range waits {
+		w() // refreshers kill any command still running before returning
+	}
+	return code
+}
+
+func startPacemaker(ctx context.Context, c *config, logger log.Logger) (collector.Collector, func()) {
+	r := runner.Exec{}
+	node := c.nodeName
+	if node == "" && c.crmMonFile == "" {
+		var err error
+		if node, err = crm.LocalNodeName(ctx, r, c.crmNodePath, c.crmTimeout); err != nil {
+			level.Warn(logger).Log("msg", "cannot tell the local node name", "err", err)
+		}
+	}
+	src := &crm.Source{Runner: r, MonPath: c.crmMonPath, MonFile: c.crmMonFile, CibadminPath: c.cibadminPath,
+		CIBFile: c.cibFile, Include: c.include, Timeout: c.crmTimeout, LocalNode: node}
+	ref := collector.NewRefresher("crm_mon", c.crmRefresh, c.crmTimeout+time.Second, src.Fetch, logger)
+	ref.Start(ctx)
+	level.Info(logger).Log("msg", "pacemaker collector", "local_node", node, "refresh_interval", c.crmRefresh, "timeout", c.crmTimeout, "max_age", c.crmMaxAge)
+	return collector.NewPacemakerCollector(ref, c.crmMaxAge), ref.Wait
+}
+
+// promLogger adapts go-kit to promhttp's error logger.
+type promLogger struct{ l log.Logger }
+
+func (p promLogger) Println(v ...any) { level.Error(p.l).Log("msg", fmt.Sprint(v...)) }

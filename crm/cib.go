@@ -1,0 +1,95 @@
+package crm
+
+import "fmt"
+
+// ParseConstraints reads the rsc_location constraints from the output of
+// `cibadmin --query --scope constraints` (or a whole CIB). Constraints given
+// by rules keep Node empty and HasRule set; those over resource sets or
+// patterns name the set or pattern as Resource.
+func ParseConstraints(data []byte) ([]LocationConstraint, error) {
+	root, err := parseDOM(data)
+	if err != nil {
+		return nil, fmt.Errorf("constraints: %w", err)
+	}
+	cons := root
+	if root.name != "constraints" {
+		cons = find(root, "constraints")
+		if cons == nil {
+			return nil, fmt.Errorf("constraints: no <constraints> element under <%s>", root.name)
+		}
+	}
+	out := []LocationConstraint{}
+	cons.each("rsc_location", func(e *element) {
+		lc := LocationConstraint{ID: e.str("id"), Resource: e.str("rsc"), Node: e.str("node")}
+		if lc.Resource == "" {
+			lc.Resource = e.str("rsc-pattern")
+		}
+		if lc.Resource == "" {
+			if set := e.child("resource_set"); set != nil {
+				lc.Resource = set.str("id")
+			}
+		}
+		if r, ok := e.attr("role"); ok {
+			lc.Role = NormaliseRole(r)
+		}
+		if rule := e.child("rule"); rule != nil {
+			lc.HasRule = true
+			lc.Score, _ = ParseScore(rule.str("score"))
+			if lc.Role == "" {
+				if r, ok := rule.attr("role"); ok {
+					lc.Role = NormaliseRole(r)
+				}
+			}
+		} else {
+			lc.Score, _ = ParseScore(e.str("score"))
+		}
+		out = append(out, lc)
+	})
+	return out, nil
+}
+
+// ParseCIBNodes reads the permanent node attributes from the output of
+// `cibadmin --query --scope nodes` (or a whole CIB), keyed by node name. The
+// pgsql agent keeps <rsc>-data-status there, and crm_mon does not show the
+// attributes of offline nodes.
+func ParseCIBNodes(data []byte) (map[string][]Attribute, error) {
+	root, err := parseDOM(data)
+	if err != nil {
+		return nil, fmt.Errorf("cib nodes: %w", err)
+	}
+	nodes := root
+	if root.name != "nodes" {
+		nodes = find(root, "nodes")
+		if nodes == nil {
+			return nil, fmt.Errorf("cib nodes: no <nodes> element under <%s>", root.name)
+		}
+	}
+	out := map[string][]Attribute{}
+	nodes.each("node", func(n *element) {
+		name := n.str("uname")
+		if name == "" {
+			name = n.str("id")
+		}
+		attrs := []Attribute{}
+		n.each("instance_attributes", func(ia *element) {
+			ia.each("nvpair", func(nv *element) {
+				attrs = append(attrs, Attribute{Name: nv.str("name"), Value: nv.str("value")})
+			})
+		})
+		out[name] = attrs
+	})
+	return out, nil
+}
+
+// find returns the first element with the given name, depth first.
+func find(e *element, name string) *element {
+	for _, c := range e.children {
+		if c.name == name {
+			return c
+		}
+		if f := find(c, name); f != nil {
+			return f
+		}
+	}
+	return nil
+}

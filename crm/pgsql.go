@@ -1,0 +1,184 @@
+package crm
+
+import "strings"
+
+// Agents whose node attributes this package decodes.
+const (
+	AgentPgsql   = "ocf:heartbeat:pgsql"   // the classic pgsql agent (rep_mode=sync)
+	AgentPgsqlms = "ocf:heartbeat:pgsqlms" // PAF
+)
+
+// PgsqlNode is what the ocf:heartbeat:pgsql agent wrote about one node.
+// Empty strings and nil pointers mean the attribute is absent.
+type PgsqlNode struct {
+	Resource       string   `json:"resource"` // the primitive id (the agent's attribute prefix)
+	Node           string   `json:"node"`
+	Status         string   `json:"status,omitempty"`      // <rsc>-status: PRI, HS:sync, HS:async, ..., STOP
+	DataStatus     string   `json:"data_status,omitempty"` // <rsc>-data-status: LATEST, STREAMING|SYNC, DISCONNECT, ...
+	PromotionScore *float64 `json:"promotion_score,omitempty"`
+	ReceiverStatus string   `json:"receiver_status,omitempty"` // normal, normal (master), ERROR
+	XlogLocation   *uint64  `json:"xlog_location,omitempty"`   // only during an election
+	MasterBaseline *uint64  `json:"master_baseline,omitempty"`
+	// DataStatusFromCIB is set when the node is offline in crm_mon and its
+	// permanent data-status was read from the CIB nodes section instead.
+	DataStatusFromCIB bool `json:"data_status_from_cib,omitempty"`
+}
+
+// PromotionScore is a master-<rsc> node attribute of a promotable clone.
+type PromotionScore struct {
+	Resource string  `json:"resource"`
+	Node     string  `json:"node"`
+	Score    float64 `json:"score"`
+}
+
+// AttributesOf returns one node's crm_mon attributes by name (nil when the
+// node has none listed).
+func (s *Status) AttributesOf(node string) map[string]string {
+	for _, na := range s.NodeAttributes {
+		if na.Node == node {
+			m := make(map[string]string, len(na.Attributes))
+			for _, a := range na.Attributes {
+				m[a.Name] = a.Value
+			}
+			return m
+		}
+	}
+	return nil
+}
+
+// PrimitivesByAgent returns the distinct primitive ids (instance suffix
+// removed) running the given normalised agent, in document order.
+func (s *Status) PrimitivesByAgent(agent string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range s.Resources {
+		id := r.BaseID()
+		if r.Agent == agent && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// PromotableChildren returns the distinct primitive ids inside promotable
+// clones, in document order.
+func (s *Status) PromotableChildren() []string {
+	promotable := map[string]bool{}
+	for _, c := range s.Clones {
+		if c.Promotable {
+			promotable[c.ID] = true
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range s.Resources {
+		id := r.BaseID()
+		if promotable[r.Clone] && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// PromotionScores returns master-<rsc> for every primitive of a promotable
+// clone on every node that has it (pgsql and PAF both use this attribute).
+func (s *Status) PromotionScores() []PromotionScore {
+	var out []PromotionScore
+	for _, rsc := range s.PromotableChildren() {
+		for _, na := range s.NodeAttributes {
+			for _, a := range na.Attributes {
+				if a.Name == "master-"+rsc || a.Name == "master-"+rsc+":0" {
+					if v, ok := ParseScore(a.Value); ok {
+						out = append(out, PromotionScore{Resource: rsc, Node: na.Node, Score: v})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// PgsqlNodes decodes the pgsql agent's attributes for every node that has at
+// least one of them. cibNodes (permanent attributes from the CIB, may be nil)
+// supplies <rsc>-data-status for nodes crm_mon shows no attributes for.
+func (s *Status) PgsqlNodes(cibNodes map[string][]Attribute) []PgsqlNode {
+	var out []PgsqlNode
+	for _, rsc := range s.PrimitivesByAgent(AgentPgsql) {
+		for _, n := range s.Nodes {
+			if n.Type != "" && n.Type != "member" {
+				continue
+			}
+			attrs := s.AttributesOf(n.Name)
+			pn := PgsqlNode{Resource: rsc, Node: n.Name}
+			found := false
+			get := func(suffix string) string {
+				v, ok := attrs[rsc+suffix]
+				if ok {
+					found = true
+				}
+				return v
+			}
+			pn.Status = get("-status")
+			pn.DataStatus = get("-data-status")
+			pn.ReceiverStatus = get("-receiver-status")
+			if v, ok := parseHexLSN(get("-xlog-loc")); ok {
+				pn.XlogLocation = &v
+			}
+			if v, ok := parseHexLSN(get("-master-baseline")); ok {
+				pn.MasterBaseline = &v
+			}
+			if v, ok := attrs["master-"+rsc]; ok {
+				found = true
+				if f, ok := ParseScore(v); ok {
+					pn.PromotionScore = &f
+				}
+			}
+			if pn.DataStatus == "" {
+				for _, a := range cibNodes[n.Name] {
+					if a.Name == rsc+"-data-status" {
+						pn.DataStatus, pn.DataStatusFromCIB, found = a.Value, true, true
+					}
+				}
+			}
+			if found {
+				out = append(out, pn)
+			}
+		}
+	}
+	return out
+}
+
+// IsPgsqlAttribute reports whether name is one of the attributes PgsqlNodes
+// decodes for the primitive rsc (so generic exports can skip it).
+func IsPgsqlAttribute(rsc, name string) bool {
+	if name == "master-"+rsc {
+		return true
+	}
+	if !strings.HasPrefix(name, rsc+"-") {
+		return false
+	}
+	switch strings.TrimPrefix(name, rsc+"-") {
+	case "status", "data-status", "receiver-status", "xlog-loc", "master-baseline":
+		return true
+	}
+	return false
+}
+
+// LocalRole returns the role of the database resource's instance on node:
+// the first primitive of agent pgsql or pgsqlms found there. ok is false when
+// no such instance is active on the node.
+func (s *Status) LocalRole(node string) (role Role, ok bool) {
+	for _, r := range s.Resources {
+		if r.Agent != AgentPgsql && r.Agent != AgentPgsqlms {
+			continue
+		}
+		for _, n := range r.Nodes {
+			if n == node && r.Active != nil && *r.Active {
+				return r.Role, true
+			}
+		}
+	}
+	return RoleUnknown, false
+}

@@ -1,0 +1,315 @@
+package crm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pgha/pgha_exporter/crm/runner"
+)
+
+// Stage says how far the cluster stack answered on the last crm_mon run.
+type Stage string
+
+// Stages, from nothing to a usable cluster view.
+const (
+	StageNotConnected Stage = "not_connected"           // stack not running (crm_mon code 102)
+	StageNoPrivileges Stage = "insufficient_privileges" // not root/haclient (code 4)
+	StageNoCIB        Stage = "no_cib"                  // pacemakerd up, CIB not yet
+	StageNoDC         Stage = "no_dc"                   // CIB up, no DC elected yet
+	StageOK           Stage = "ok"
+	StageError        Stage = "error" // anything else: missing binary, timeout, bad output
+)
+
+// Stages lists every stage in a stable order (for one-series-per-state metrics).
+var Stages = []Stage{StageOK, StageNoDC, StageNoCIB, StageNotConnected, StageNoPrivileges, StageError}
+
+// Error is a failed crm_mon/cibadmin run; Reason classifies it.
+type Error struct {
+	Stage  Stage
+	reason string
+	Msg    string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Reason implements the collector's failure classification.
+func (e *Error) Reason() string { return e.reason }
+
+// Snapshot is everything one refresh learned about the cluster.
+type Snapshot struct {
+	Status *Status `json:"status"`
+	Stage  Stage   `json:"stage"`
+	// Constraints are the CIB's rsc_location constraints; nil when the CIB
+	// could not be read (then CIBError says why).
+	Constraints []LocationConstraint `json:"constraints"`
+	// CIBNodeAttributes are the permanent node attributes from the CIB.
+	CIBNodeAttributes map[string][]Attribute `json:"cib_node_attributes,omitempty"`
+	CIBError          string                 `json:"cib_error,omitempty"`
+	LocalNode         string                 `json:"local_node,omitempty"`
+	Command           string                 `json:"command"`
+	FetchedAt         time.Time              `json:"fetched_at"`
+}
+
+// PgsqlNodes decodes the pgsql agent's attributes, with the CIB's permanent
+// attributes for offline nodes.
+func (s *Snapshot) PgsqlNodes() []PgsqlNode { return s.Status.PgsqlNodes(s.CIBNodeAttributes) }
+
+// DefaultInclude are the crm_mon --include sections the exporter needs.
+const DefaultInclude = "summary,nodes,resources,attributes,failcounts,failures,bans,tickets,fencing"
+
+// Source runs crm_mon (and cibadmin for constraints and permanent node
+// attributes) or reads recorded XML, and produces Snapshots.
+type Source struct {
+	Runner       runner.Runner
+	MonPath      string        // crm_mon binary
+	MonFile      string        // read crm_mon XML from this file instead of running crm_mon
+	CibadminPath string        // cibadmin binary; "" disables the CIB queries
+	CIBFile      string        // with MonFile: read constraints and nodes from this CIB XML file
+	Include      string        // crm_mon --include list for --output-as=xml
+	Timeout      time.Duration // per command
+	Location     *time.Location
+	LocalNode    string
+
+	mu     sync.Mutex
+	legacy bool // crm_mon rejected --output-as: use --as-xml from now on
+}
+
+// Fetch produces one snapshot. A cluster that answered with an error state
+// (not connected, no privileges, no CIB yet) gives an *Error with that Stage,
+// never an empty cluster.
+func (s *Source) Fetch(ctx context.Context) (*Snapshot, error) {
+	data, cmd, err := s.monXML(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := Parse(data, ParseOptions{Location: s.Location})
+	if err != nil {
+		return nil, &Error{Stage: StageError, reason: "parse_error", Msg: "parsing " + cmd, Err: err}
+	}
+	stage, err := Classify(st)
+	if err != nil {
+		return nil, err
+	}
+	snap := &Snapshot{Status: st, Stage: stage, LocalNode: s.LocalNode, Command: cmd, FetchedAt: time.Now()}
+	s.readCIB(ctx, snap)
+	return snap, nil
+}
+
+// monXML returns crm_mon's XML and the command that produced it.
+func (s *Source) monXML(ctx context.Context) ([]byte, string, error) {
+	if s.MonFile != "" {
+		data, err := os.ReadFile(s.MonFile)
+		if err != nil {
+			return nil, s.MonFile, &Error{Stage: StageError, reason: "read_error", Msg: "reading --crm.mon-file", Err: err}
+		}
+		return data, s.MonFile, nil
+	}
+	s.mu.Lock()
+	legacy := s.legacy
+	s.mu.Unlock()
+	if !legacy {
+		args := []string{"--one-shot", "--inactive", "--output-as=xml"}
+		if s.Include != "" {
+			args = append(args, "--include="+s.Include)
+		}
+		cmd := runner.Command{Path: s.MonPath, Args: args, Timeout: s.Timeout}
+		res, err := s.Runner.Run(ctx, cmd)
+		if err != nil {
+			return nil, cmd.String(), runError(cmd, err)
+		}
+		if !usageError(res) {
+			return s.checkOutput(cmd, res)
+		}
+		s.mu.Lock()
+		s.legacy = true
+		s.mu.Unlock()
+	}
+	cmd := runner.Command{Path: s.MonPath, Args: []string{"--one-shot", "--inactive", "--as-xml"}, Timeout: s.Timeout}
+	res, err := s.Runner.Run(ctx, cmd)
+	if err != nil {
+		return nil, cmd.String(), runError(cmd, err)
+	}
+	return s.checkOutput(cmd, res)
+}
+
+// checkOutput turns a crm_mon run without XML into a classified error.
+func (s *Source) checkOutput(cmd runner.Command, res runner.Result) ([]byte, string, error) {
+	out := bytes.TrimSpace(res.Stdout)
+	if len(out) > 0 && out[0] == '<' {
+		// The legacy root prints an empty <crm_mon/> on failure, with the
+		// reason only on stderr.
+		if !bytes.Contains(out, []byte("<summary")) && res.ExitCode != 0 && !bytes.Contains(out, []byte("<status")) {
+			return nil, cmd.String(), stderrError(cmd, res)
+		}
+		return res.Stdout, cmd.String(), nil
+	}
+	return nil, cmd.String(), stderrError(cmd, res)
+}
+
+func stderrError(cmd runner.Command, res runner.Result) error {
+	text := strings.TrimSpace(string(res.Stderr))
+	if text == "" {
+		text = strings.TrimSpace(string(res.Stdout))
+	}
+	msg := fmt.Sprintf("%s exited %d: %s", cmd.Path, res.ExitCode, strings.Join(strings.Fields(text), " "))
+	lower := strings.ToLower(text)
+	switch {
+	case res.ExitCode == 4 || strings.Contains(lower, "insufficient privileges") || strings.Contains(lower, "permission denied"):
+		return &Error{Stage: StageNoPrivileges, reason: string(StageNoPrivileges), Msg: msg}
+	case res.ExitCode == 102 || strings.Contains(lower, "not connected") || strings.Contains(lower, "connection to cluster failed") ||
+		strings.Contains(lower, "connection refused"):
+		return &Error{Stage: StageNotConnected, reason: string(StageNotConnected), Msg: msg}
+	}
+	return &Error{Stage: StageError, reason: "error", Msg: msg}
+}
+
+// usageError reports crm_mon rejecting --output-as or --include (Pacemaker
+// before 2.0.3, or a section name an older 2.0 does not know).
+func usageError(res runner.Result) bool {
+	if bytes.HasPrefix(bytes.TrimSpace(res.Stdout), []byte("<")) && !bytes.Contains(res.Stdout, []byte(`code="64"`)) {
+		return false
+	}
+	if res.ExitCode == 64 {
+		return true
+	}
+	e := strings.ToLower(string(res.Stderr))
+	return strings.Contains(e, "unrecognized option") || strings.Contains(e, "unknown option") ||
+		strings.Contains(e, "invalid option") || strings.Contains(e, "invalid argument")
+}
+
+func runError(cmd runner.Command, err error) error {
+	switch {
+	case errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
+		return &Error{Stage: StageError, reason: "missing_binary", Msg: fmt.Sprintf("%s not found (install pacemaker-cli-utils or set the path)", cmd.Path), Err: err}
+	case errors.Is(err, fs.ErrPermission):
+		return &Error{Stage: StageNoPrivileges, reason: string(StageNoPrivileges), Msg: fmt.Sprintf("%s: permission denied", cmd.Path), Err: err}
+	case errors.Is(err, runner.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return &Error{Stage: StageError, reason: "timeout", Msg: "crm_mon timed out and was killed", Err: err}
+	}
+	return &Error{Stage: StageError, reason: "error", Msg: "running " + cmd.String(), Err: err}
+}
+
+// Classify tells whether a parsed crm_mon output is a usable cluster view.
+// Outputs without a <summary> (stack down, no privileges, no CIB yet) are
+// errors with their Stage; a summary without a DC is StageNoDC, which is a
+// real (if young) cluster view.
+func Classify(st *Status) (Stage, error) {
+	if st.Code != nil && *st.Code != 0 {
+		msg := fmt.Sprintf("crm_mon status %d %q", *st.Code, st.Message)
+		if len(st.Errors) > 0 {
+			msg += ": " + strings.Join(st.Errors, "; ")
+		}
+		switch *st.Code {
+		case 102:
+			return StageNotConnected, &Error{Stage: StageNotConnected, reason: string(StageNotConnected), Msg: msg}
+		case 4:
+			return StageNoPrivileges, &Error{Stage: StageNoPrivileges, reason: string(StageNoPrivileges), Msg: msg}
+		}
+		return StageError, &Error{Stage: StageError, reason: "error", Msg: msg}
+	}
+	if st.Summary == nil {
+		if st.Pacemakerd != nil || len(st.Errors) > 0 {
+			msg := "crm_mon: pacemakerd is " + pacemakerdState(st) + " but the CIB did not answer"
+			if len(st.Errors) > 0 {
+				msg += ": " + strings.Join(st.Errors, "; ")
+			}
+			return StageNoCIB, &Error{Stage: StageNoCIB, reason: string(StageNoCIB), Msg: msg}
+		}
+		return StageError, &Error{Stage: StageError, reason: "no_summary", Msg: "crm_mon printed no <summary> section"}
+	}
+	if st.Summary.DCPresent == nil || !*st.Summary.DCPresent {
+		return StageNoDC, nil
+	}
+	return StageOK, nil
+}
+
+func pacemakerdState(st *Status) string {
+	if st.Pacemakerd != nil && st.Pacemakerd.State != "" {
+		return st.Pacemakerd.State
+	}
+	return "unknown"
+}
+
+// readCIB fills the constraints and permanent node attributes. Failures are
+// recorded in the snapshot, not fatal: crm_mon's view stands on its own.
+func (s *Source) readCIB(ctx context.Context, snap *Snapshot) {
+	var consXML, nodesXML []byte
+	switch {
+	case s.MonFile != "" && s.CIBFile != "":
+		data, err := os.ReadFile(s.CIBFile)
+		if err != nil {
+			snap.CIBError = "reading CIB file: " + err.Error()
+			return
+		}
+		consXML, nodesXML = data, data
+	case s.MonFile == "" && s.CibadminPath != "":
+		var err error
+		if consXML, err = s.cibadmin(ctx, "constraints"); err != nil {
+			snap.CIBError = err.Error()
+			return
+		}
+		if nodesXML, err = s.cibadmin(ctx, "nodes"); err != nil {
+			snap.CIBError = err.Error()
+			return
+		}
+	default:
+		return
+	}
+	cons, err := ParseConstraints(consXML)
+	if err != nil {
+		snap.CIBError = err.Error()
+		return
+	}
+	nodes, err := ParseCIBNodes(nodesXML)
+	if err != nil {
+		snap.CIBError = err.Error()
+		return
+	}
+	snap.Constraints, snap.CIBNodeAttributes = cons, nodes
+}
+
+func (s *Source) cibadmin(ctx context.Context, scope string) ([]byte, error) {
+	cmd := runner.Command{Path: s.CibadminPath, Args: []string{"--query", "--scope", scope}, Timeout: s.Timeout}
+	res, err := s.Runner.Run(ctx, cmd)
+	if err != nil {
+		return nil, runError(cmd, err)
+	}
+	if res.ExitCode != 0 {
+		return nil, stderrError(cmd, res)
+	}
+	return res.Stdout, nil
+}
+
+// LocalNodeName asks `crm_node -n` for this node's cluster name, falling back
+// to the host name (crm_node answers even when the stack is down on 2.x).
+func LocalNodeName(ctx context.Context, r runner.Runner, crmNodePath string, timeout time.Duration) (string, error) {
+	if crmNodePath != "" {
+		res, err := r.Run(ctx, runner.Command{Path: crmNodePath, Args: []string{"-n"}, Timeout: timeout})
+		if err == nil && res.ExitCode == 0 {
+			if name := strings.TrimSpace(string(res.Stdout)); name != "" && !strings.ContainsAny(name, " \n") {
+				return name, nil
+			}
+		}
+	}
+	h, err := os.Hostname()
+	if err != nil {
+		return "", err
+	}
+	return h, nil
+}

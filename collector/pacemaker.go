@@ -31,7 +31,7 @@ type pacemakerDescs struct {
 	monInfo *prometheus.Desc
 
 	info, quorate, dcPresent, nodesConfigured, resourcesConfigured, resourcesDisabled, resourcesBlocked *prometheus.Desc
-	stonithEnabled, maintenanceMode, symmetricCluster, stopAllResources, noQuorumPolicy, lastChange      *prometheus.Desc
+	stonithEnabled, maintenanceMode, symmetricCluster, stopAllResources, noQuorumPolicy, lastChange     *prometheus.Desc
 
 	nodeInfo, nodeOnline, nodeStandby, nodeStandbyOnFail, nodeMaintenance, nodePending, nodeUnclean *prometheus.Desc
 	nodeShutdown, nodeExpectedUp, nodeIsDC, nodeResourcesRunning, nodeHealth, localNode             *prometheus.Desc
@@ -42,7 +42,7 @@ type pacemakerDescs struct {
 	failCount, migrationThreshold, lastFailure, failedActions, locationConstraint, cibQuery *prometheus.Desc
 	ticketGranted, ticketStandby, fenceEvents                                               *prometheus.Desc
 
-	promotionScore, nodeAttribute                                                  *prometheus.Desc
+	promotionScore, nodeAttribute                                                   *prometheus.Desc
 	pgsqlStatus, pgsqlDataStatus, pgsqlReceiverOK, pgsqlXlogLocation, pgsqlBaseline *prometheus.Desc
 }
 

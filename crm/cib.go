@@ -34,14 +34,16 @@ func ParseConstraints(data []byte) ([]LocationConstraint, error) {
 		}
 		if rule := e.child("rule"); rule != nil {
 			lc.HasRule = true
-			lc.Score, _ = ParseScore(rule.str("score"))
+			v, _ := ParseScore(rule.str("score"))
+			lc.Score = Score(v)
 			if lc.Role == "" {
 				if r, ok := rule.attr("role"); ok {
 					lc.Role = NormaliseRole(r)
 				}
 			}
 		} else {
-			lc.Score, _ = ParseScore(e.str("score"))
+			v, _ := ParseScore(e.str("score"))
+			lc.Score = Score(v)
 		}
 		out = append(out, lc)
 	})

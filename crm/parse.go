@@ -110,7 +110,7 @@ func (p parser) status(root *element, st *Status) {
 				promoted = b.boolp("master_only")
 			}
 			st.Bans = append(st.Bans, Ban{ID: b.str("id"), Resource: b.str("resource"), Node: b.str("node"),
-				Weight: w, PromotedOnly: promoted != nil && *promoted})
+				Weight: Score(w), PromotedOnly: promoted != nil && *promoted})
 		})
 	}
 	if ts := root.child("tickets"); ts != nil {
@@ -290,10 +290,11 @@ func (p parser) history(node string, rh *element) ResourceHistory {
 	h := ResourceHistory{Node: node, Resource: rh.str("id"), Orphan: rh.boolp("orphan"),
 		LastFailure: ParseTime(rh.str("last-failure"), p.loc)}
 	if v, ok := ParseScore(rh.str("migration-threshold")); ok {
-		h.MigrationThreshold = &v
+		sc := Score(v)
+		h.MigrationThreshold = &sc
 	}
 	if v, ok := ParseScore(rh.str("fail-count")); ok {
-		h.FailCount = v
+		h.FailCount = Score(v)
 	}
 	calls := map[string]bool{}
 	rh.each("operation_history", func(o *element) {

@@ -11,14 +11,14 @@ const (
 // PgsqlNode is what the ocf:heartbeat:pgsql agent wrote about one node.
 // Empty strings and nil pointers mean the attribute is absent.
 type PgsqlNode struct {
-	Resource       string   `json:"resource"` // the primitive id (the agent's attribute prefix)
-	Node           string   `json:"node"`
-	Status         string   `json:"status,omitempty"`      // <rsc>-status: PRI, HS:sync, HS:async, ..., STOP
-	DataStatus     string   `json:"data_status,omitempty"` // <rsc>-data-status: LATEST, STREAMING|SYNC, DISCONNECT, ...
-	PromotionScore *float64 `json:"promotion_score,omitempty"`
-	ReceiverStatus string   `json:"receiver_status,omitempty"` // normal, normal (master), ERROR
-	XlogLocation   *uint64  `json:"xlog_location,omitempty"`   // only during an election
-	MasterBaseline *uint64  `json:"master_baseline,omitempty"`
+	Resource       string  `json:"resource"` // the primitive id (the agent's attribute prefix)
+	Node           string  `json:"node"`
+	Status         string  `json:"status,omitempty"`      // <rsc>-status: PRI, HS:sync, HS:async, ..., STOP
+	DataStatus     string  `json:"data_status,omitempty"` // <rsc>-data-status: LATEST, STREAMING|SYNC, DISCONNECT, ...
+	PromotionScore *Score  `json:"promotion_score,omitempty"`
+	ReceiverStatus string  `json:"receiver_status,omitempty"` // normal, normal (master), ERROR
+	XlogLocation   *uint64 `json:"xlog_location,omitempty"`   // only during an election
+	MasterBaseline *uint64 `json:"master_baseline,omitempty"`
 	// DataStatusFromCIB is set when the node is offline in crm_mon and its
 	// permanent data-status was read from the CIB nodes section instead.
 	DataStatusFromCIB bool `json:"data_status_from_cib,omitempty"`
@@ -26,9 +26,9 @@ type PgsqlNode struct {
 
 // PromotionScore is a master-<rsc> node attribute of a promotable clone.
 type PromotionScore struct {
-	Resource string  `json:"resource"`
-	Node     string  `json:"node"`
-	Score    float64 `json:"score"`
+	Resource string `json:"resource"`
+	Node     string `json:"node"`
+	Score    Score  `json:"score"`
 }
 
 // AttributesOf returns one node's crm_mon attributes by name (nil when the
@@ -91,7 +91,7 @@ func (s *Status) PromotionScores() []PromotionScore {
 			for _, a := range na.Attributes {
 				if a.Name == "master-"+rsc || a.Name == "master-"+rsc+":0" {
 					if v, ok := ParseScore(a.Value); ok {
-						out = append(out, PromotionScore{Resource: rsc, Node: na.Node, Score: v})
+						out = append(out, PromotionScore{Resource: rsc, Node: na.Node, Score: Score(v)})
 					}
 				}
 			}
@@ -132,7 +132,8 @@ func (s *Status) PgsqlNodes(cibNodes map[string][]Attribute) []PgsqlNode {
 			if v, ok := attrs["master-"+rsc]; ok {
 				found = true
 				if f, ok := ParseScore(v); ok {
-					pn.PromotionScore = &f
+					sc := Score(f)
+					pn.PromotionScore = &sc
 				}
 			}
 			if pn.DataStatus == "" {

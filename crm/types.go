@@ -83,7 +83,7 @@ type Sections struct {
 // Pacemakerd is the <pacemakerd> element (2.1.5+, live clusters only).
 type Pacemakerd struct {
 	State       string    `json:"state"`
-	LastUpdated time.Time `json:"last_updated,omitempty"`
+	LastUpdated time.Time `json:"last_updated,omitzero"`
 }
 
 // Summary is the <summary> section.
@@ -92,8 +92,8 @@ type Summary struct {
 	DCPresent *bool  `json:"dc_present,omitempty"`
 	DC        *DC    `json:"dc,omitempty"`
 
-	LastUpdate       time.Time `json:"last_update,omitempty"`
-	LastChange       time.Time `json:"last_change,omitempty"`
+	LastUpdate       time.Time `json:"last_update,omitzero"`
+	LastChange       time.Time `json:"last_change,omitzero"`
 	LastChangeUser   string    `json:"last_change_user,omitempty"`
 	LastChangeClient string    `json:"last_change_client,omitempty"`
 	LastChangeOrigin string    `json:"last_change_origin,omitempty"`
@@ -228,9 +228,9 @@ type ResourceHistory struct {
 	Node               string      `json:"node"`
 	Resource           string      `json:"resource"`
 	Orphan             *bool       `json:"orphan,omitempty"`
-	MigrationThreshold *float64    `json:"migration_threshold,omitempty"` // +Inf for INFINITY; 0 disables banning
-	FailCount          float64     `json:"fail_count"`                    // 0 when crm_mon omits it
-	LastFailure        time.Time   `json:"last_failure,omitempty"`
+	MigrationThreshold *Score      `json:"migration_threshold,omitempty"` // +Inf for INFINITY; 0 disables banning
+	FailCount          Score       `json:"fail_count"`                    // 0 when crm_mon omits it
+	LastFailure        time.Time   `json:"last_failure,omitzero"`
 	Operations         []Operation `json:"operations,omitempty"`
 }
 
@@ -240,10 +240,10 @@ type Operation struct {
 	Task         string        `json:"task"`
 	RC           *int          `json:"rc,omitempty"`
 	RCText       string        `json:"rc_text,omitempty"`
-	Interval     time.Duration `json:"interval,omitempty"`
-	LastRCChange time.Time     `json:"last_rc_change,omitempty"`
-	ExecTime     time.Duration `json:"exec_time,omitempty"`
-	QueueTime    time.Duration `json:"queue_time,omitempty"`
+	Interval     time.Duration `json:"interval,omitzero"`
+	LastRCChange time.Time     `json:"last_rc_change,omitzero"`
+	ExecTime     time.Duration `json:"exec_time,omitzero"`
+	QueueTime    time.Duration `json:"queue_time,omitzero"`
 }
 
 // Failure is one <failures>/<failure> (a failed action).
@@ -258,16 +258,16 @@ type Failure struct {
 	ExitCode     *int          `json:"exit_code,omitempty"`
 	Call         string        `json:"call,omitempty"`
 	Status       string        `json:"status,omitempty"`
-	LastRCChange time.Time     `json:"last_rc_change,omitempty"`
+	LastRCChange time.Time     `json:"last_rc_change,omitzero"`
 }
 
 // Ban is one <bans>/<ban>: a negative location constraint.
 type Ban struct {
-	ID           string  `json:"id"`
-	Resource     string  `json:"resource"`
-	Node         string  `json:"node"`
-	Weight       float64 `json:"weight"`
-	PromotedOnly bool    `json:"promoted_only"`
+	ID           string `json:"id"`
+	Resource     string `json:"resource"`
+	Node         string `json:"node"`
+	Weight       Score  `json:"weight"`
+	PromotedOnly bool   `json:"promoted_only"`
 }
 
 // Ticket is one <tickets>/<ticket>.
@@ -275,7 +275,7 @@ type Ticket struct {
 	ID          string    `json:"id"`
 	Granted     *bool     `json:"granted,omitempty"`
 	Standby     *bool     `json:"standby,omitempty"`
-	LastGranted time.Time `json:"last_granted,omitempty"`
+	LastGranted time.Time `json:"last_granted,omitzero"`
 }
 
 // FenceHistory is <fence_history>; Code is set when the fencer did not answer.
@@ -292,19 +292,19 @@ type FenceEvent struct {
 	Origin     string    `json:"origin,omitempty"`
 	Client     string    `json:"client,omitempty"`
 	Delegate   string    `json:"delegate,omitempty"`
-	Completed  time.Time `json:"completed,omitempty"`
+	Completed  time.Time `json:"completed,omitzero"`
 	ExitReason string    `json:"exit_reason,omitempty"`
 }
 
 // LocationConstraint is an rsc_location from the CIB constraints section.
 // Constraints with rules or resource patterns keep Node empty.
 type LocationConstraint struct {
-	ID       string  `json:"id"`
-	Resource string  `json:"resource"`
-	Node     string  `json:"node,omitempty"`
-	Role     Role    `json:"role,omitempty"`
-	Score    float64 `json:"score"`
-	HasRule  bool    `json:"has_rule,omitempty"`
+	ID       string `json:"id"`
+	Resource string `json:"resource"`
+	Node     string `json:"node,omitempty"`
+	Role     Role   `json:"role,omitempty"`
+	Score    Score  `json:"score"`
+	HasRule  bool   `json:"has_rule,omitempty"`
 }
 
 // IsCLI reports whether the constraint was left by crm_resource --move/--ban

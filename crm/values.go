@@ -1,6 +1,7 @@
 package crm
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -9,6 +10,31 @@ import (
 
 // Infinity is Pacemaker's score saturation: crm_mon prints INFINITY as 1000000.
 const Infinity = 1000000
+
+// Score is a Pacemaker score or count. ±INFINITY is ±Inf, which JSON cannot
+// carry, so it marshals as the strings "INFINITY" and "-INFINITY".
+type Score float64
+
+// MarshalJSON implements json.Marshaler.
+func (s Score) MarshalJSON() ([]byte, error) {
+	switch {
+	case math.IsInf(float64(s), 1):
+		return []byte(`"INFINITY"`), nil
+	case math.IsInf(float64(s), -1):
+		return []byte(`"-INFINITY"`), nil
+	}
+	return []byte(strconv.FormatFloat(float64(s), 'f', -1, 64)), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (s *Score) UnmarshalJSON(b []byte) error {
+	v, ok := ParseScore(strings.Trim(string(b), `"`))
+	if !ok {
+		return fmt.Errorf("invalid score %s", b)
+	}
+	*s = Score(v)
+	return nil
+}
 
 // ParseScore converts a Pacemaker score or count (INFINITY, +INFINITY,
 // -INFINITY, or an integer) to a float64, mapping ±INFINITY and anything at
@@ -143,9 +169,9 @@ var timeLayouts = []struct {
 }{
 	{"Mon Jan _2 15:04:05 2006", true},
 	{"Mon Jan 2 15:04:05 2006", true},
-	{"2006-01-02 15:04:05Z07:00", false},
-	{"2006-01-02 15:04:05.999999Z07:00", false},
-	{"2006-01-02 15:04:05.999999 Z0700", false},
+	{"2006-01-02 15:04:05Z07:00", false}, // fractional seconds are accepted too
+	{"2006-01-02 15:04:05 Z07:00", false},
+	{"2006-01-02 15:04:05Z0700", false},
 	{"2006-01-02 15:04:05 Z0700", false},
 	{time.RFC3339Nano, false},
 	{"2006-01-02 15:04:05", true},

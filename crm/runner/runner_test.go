@@ -1,0 +1,99 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestRunExitCodeIsNotAnError(t *testing.T) {
+	res, err := Exec{}.Run(context.Background(), Command{Path: "/bin/sh", Args: []string{"-c", "echo out; echo err >&2; exit 3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 3 || string(res.Stdout) != "out\n" || string(res.Stderr) != "err\n" {
+		t.Errorf("got %+v", res)
+	}
+}
+
+func TestRunLocaleAndEnv(t *testing.T) {
+	t.Setenv("LC_MESSAGES", "de_DE.UTF-8")
+	res, err := Exec{}.Run(context.Background(), Command{Path: "/bin/sh", Args: []string{"-c", "echo $LC_ALL $LC_MESSAGES $CIB_file"}, Env: []string{"CIB_file=/x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(res.Stdout)); got != "C /x" {
+		t.Errorf("env: %q", got)
+	}
+}
+
+// TestRunTimeoutKillsGroup: the command and the grandchild it started are
+// both gone once Run returns on timeout.
+func TestRunTimeoutKillsGroup(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	start := time.Now()
+	_, err := Exec{}.Run(context.Background(), Command{Path: "/bin/sh",
+		Args:    []string{"-c", "sleep 1000 & echo $! > " + pidFile + "; wait"},
+		Timeout: 300 * time.Millisecond})
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Run took %s", d)
+	}
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	deadline := time.Now().Add(2 * time.Second)
+	for alive(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("grandchild %d survived the timeout", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// alive reports whether pid runs; a zombie awaiting its (re)parent's wait
+// counts as dead.
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
+}
+
+func TestRunContextCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+	_, err := Exec{}.Run(ctx, Command{Path: "/bin/sleep", Args: []string{"1000"}})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestRunOutputCap(t *testing.T) {
+	_, err := Exec{}.Run(context.Background(), Command{Path: "/bin/sh", Args: []string{"-c", "yes"}, MaxOutput: 1 << 16, Timeout: 10 * time.Second})
+	if !errors.Is(err, ErrOutputTooLarge) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestRunMissingBinary(t *testing.T) {
+	_, err := Exec{}.Run(context.Background(), Command{Path: "/nonexistent/tool"})
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/tool") {
+		t.Errorf("err = %v", err)
+	}
+}

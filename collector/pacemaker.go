@@ -94,7 +94,7 @@ func newPacemakerDescs() *pacemakerDescs {
 		cloneInfo:              newDesc(p, "clone_info", "Clone metadata: promotable (master/slave) or not, unique or anonymous.", "clone", "promotable", "unique"),
 		cloneInstances:         newDesc(p, "clone_instances", "Instances of a clone by role (promoted, unpromoted, started, stopped always present).", "clone", "role"),
 
-		failCount:          newDesc(p, "fail_count", "Fail count of the resource on the node (summed over operations; +Inf for INFINITY).", rn...),
+		failCount:          newDesc(p, "failcount", "Fail count of the resource on the node, as crm_failcount reports it (summed over operations; +Inf for INFINITY). Named without the _count suffix Prometheus reserves for summaries and histograms.", rn...),
 		migrationThreshold: newDesc(p, "migration_threshold", "migration-threshold of the resource on the node (+Inf for INFINITY, 0 disables banning).", rn...),
 		lastFailure:        newDesc(p, "last_failure_timestamp_seconds", "Time of the resource's last failure on the node.", rn...),
 		failedActions:      newDesc(p, "failed_actions", "Failed actions recorded for the resource on the node, by operation.", "resource", "node", "operation"),
@@ -398,9 +398,9 @@ func resourceMetrics(d *pacemakerDescs, m *metricSet, st *crm.Status) {
 
 func historyMetrics(d *pacemakerDescs, m *metricSet, st *crm.Status) {
 	for _, h := range st.History {
-		m.gauge(d.failCount, h.FailCount, h.Resource, h.Node)
+		m.gauge(d.failCount, float64(h.FailCount), h.Resource, h.Node)
 		if h.MigrationThreshold != nil {
-			m.gauge(d.migrationThreshold, *h.MigrationThreshold, h.Resource, h.Node)
+			m.gauge(d.migrationThreshold, float64(*h.MigrationThreshold), h.Resource, h.Node)
 		}
 		if !h.LastFailure.IsZero() {
 			m.gauge(d.lastFailure, unixSeconds(h.LastFailure), h.Resource, h.Node)
@@ -450,7 +450,7 @@ func constraintMetrics(d *pacemakerDescs, m *metricSet, snap *crm.Snapshot) {
 	if snap.Constraints != nil {
 		for _, c := range snap.Constraints {
 			if c.Node != "" {
-				m.gauge(d.locationConstraint, c.Score, c.ID, c.Resource, c.Node, roleLabel(c.Role))
+				m.gauge(d.locationConstraint, float64(c.Score), c.ID, c.Resource, c.Node, roleLabel(c.Role))
 			}
 		}
 		return
@@ -461,7 +461,7 @@ func constraintMetrics(d *pacemakerDescs, m *metricSet, snap *crm.Snapshot) {
 		if b.PromotedOnly {
 			role = string(crm.RolePromoted)
 		}
-		m.gauge(d.locationConstraint, b.Weight, b.ID, b.Resource, b.Node, role)
+		m.gauge(d.locationConstraint, float64(b.Weight), b.ID, b.Resource, b.Node, role)
 	}
 }
 
@@ -476,7 +476,7 @@ func roleLabel(r crm.Role) string {
 func attributeMetrics(d *pacemakerDescs, m *metricSet, snap *crm.Snapshot) {
 	st := snap.Status
 	for _, ps := range st.PromotionScores() {
-		m.gauge(d.promotionScore, ps.Score, ps.Resource, ps.Node)
+		m.gauge(d.promotionScore, float64(ps.Score), ps.Resource, ps.Node)
 	}
 	decoded := func(name string) bool {
 		for _, rsc := range st.PromotableChildren() {

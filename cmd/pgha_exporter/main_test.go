@@ -1,0 +1,411 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/pgha/pgha_exporter/crm/crmtest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var binary string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "pgha-exporter-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "pgha_exporter")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type exporter struct {
+	addr string
+	cmd  *exec.Cmd
+	logs *bytes.Buffer
+	done chan struct{}
+}
+
+// start runs the exporter on a free loopback port and waits until it serves.
+func start(t *testing.T, scheme string, args ...string) *exporter {
+	t.Helper()
+	e := &exporter{addr: freePort(t), logs: &bytes.Buffer{}, done: make(chan struct{})}
+	e.cmd = exec.Command(binary, append([]string{"--web.listen-address=" + e.addr}, args...)...)
+	e.cmd.Stdout, e.cmd.Stderr = e.logs, e.logs
+	if err := e.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = e.cmd.Wait(); close(e.done) }()
+	t.Cleanup(func() { e.stop(t) })
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := client.Get(scheme + "://" + e.addr + "/")
+		if err == nil {
+			resp.Body.Close()
+			return e
+		}
+		select {
+		case <-e.done:
+			t.Fatalf("exporter exited: %s", e.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("exporter not serving: %v\n%s", err, e.logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (e *exporter) stop(t *testing.T) {
+	select {
+	case <-e.done:
+		return
+	default:
+	}
+	_ = e.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-e.done:
+	case <-time.After(10 * time.Second):
+		_ = e.cmd.Process.Kill()
+		t.Errorf("exporter did not exit on SIGTERM")
+	}
+}
+
+func (e *exporter) scrape(t *testing.T, timeout time.Duration) (string, error) {
+	t.Helper()
+	client := &http.Client{Timeout: timeout}
+	resp, err := client.Get("http://" + e.addr + "/metrics")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return string(body), fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return string(body), err
+}
+
+func metricValue(body, series string) (float64, bool) {
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, series+" ") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(line[len(series):]), 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
+}
+
+const healthy = "live-pcmk-2.1.5-pgsql-4.12-pg15/01-healthy/pgdb1/"
+
+// fakeCrmMon writes a crm_mon stand-in that logs each call, answers the first
+// `good` calls with the fixture and then hangs (with a grandchild) forever.
+func fakeCrmMon(t *testing.T, good int) (script, calls, pids string) {
+	t.Helper()
+	dir := t.TempDir()
+	fixture := filepath.Join(crmtest.SharedFixtures(t), healthy, "crm_mon.xml")
+	script, calls, pids = filepath.Join(dir, "crm_mon"), filepath.Join(dir, "calls"), filepath.Join(dir, "pids")
+	body := fmt.Sprintf(`#!/bin/sh
+echo "$*" >> %[1]s
+n=$(wc -l < %[1]s)
+if [ "$n" -le %[2]d ]; then cat %[3]s; exit 0; fi
+sleep 100000 &
+echo $! >> %[4]s
+echo $$ >> %[4]s
+wait
+`, calls, good, fixture, pids)
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return script, calls, pids
+}
+
+func lines(path string) []string {
+	data, _ := os.ReadFile(path)
+	return strings.FieldsFunc(string(data), func(r rune) bool { return r == '\n' })
+}
+
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	return len(f) > 0 && f[0] != "Z"
+}
+
+// TestHungCrmMon: crm_mon answers once, then hangs. Scrapes keep answering
+// within a second, the collector fails once the snapshot is older than
+// --crm.max-age, hung runs are killed (with their children), and nothing is
+// left once the exporter exits.
+func TestHungCrmMon(t *testing.T) {
+	script, calls, pids := fakeCrmMon(t, 1)
+	e := start(t, "http", "--crm.mon-path="+script, "--crm.cibadmin-path=", "--crm.node-name=pgdb1",
+		"--crm.refresh-interval=200ms", "--crm.timeout=700ms", "--crm.max-age=3s", "--no-collector.corosync", "--no-collector.postgres")
+	sawSuccess, sawStale := false, false
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) && !(sawSuccess && sawStale) {
+		start := time.Now()
+		body, err := e.scrape(t, time.Second)
+		if err != nil {
+			t.Fatalf("scrape failed or slower than 1s (%s): %v", time.Since(start), err)
+		}
+		v, ok := metricValue(body, `pgha_scrape_collector_success{collector="pacemaker"}`)
+		if ok && v == 1 {
+			sawSuccess = true
+		}
+		if ok && v == 0 && sawSuccess {
+			sawStale = true
+			if _, ok := metricValue(body, "pgha_pacemaker_quorate"); ok {
+				t.Error("stale snapshot still served")
+			}
+			if v, _ := metricValue(body, `pgha_pacemaker_refresh_failures_total{reason="timeout"}`); v < 1 {
+				t.Errorf("timeouts not counted:\n%s", body)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !sawSuccess || !sawStale {
+		t.Fatalf("success seen %v, stale seen %v\n%s", sawSuccess, sawStale, e.logs)
+	}
+	e.stop(t)
+	time.Sleep(200 * time.Millisecond)
+	for _, p := range lines(pids) {
+		pid, _ := strconv.Atoi(p)
+		if alive(pid) {
+			t.Errorf("process %d of a hung crm_mon survived", pid)
+		}
+	}
+	if n := len(lines(calls)); n < 3 {
+		t.Errorf("crm_mon ran %d times; the hung runs were not retried", n)
+	}
+	if strings.Contains(e.logs.String(), "level=error msg=\"collector failed\"") == false {
+		t.Errorf("collector failure not logged:\n%s", e.logs)
+	}
+}
+
+// TestConcurrentScrapesRunNoCrmMon: 100 parallel scrapes are served from the
+// snapshot and start no crm_mon.
+func TestConcurrentScrapesRunNoCrmMon(t *testing.T) {
+	script, calls, _ := fakeCrmMon(t, 1000)
+	e := start(t, "http", "--crm.mon-path="+script, "--crm.cibadmin-path=", "--crm.node-name=pgdb1",
+		"--crm.refresh-interval=1h", "--web.max-requests=200", "--no-collector.corosync", "--no-collector.postgres")
+	deadline := time.Now().Add(5 * time.Second)
+	for len(lines(calls)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	before := len(lines(calls))
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body, err := e.scrape(t, 5*time.Second)
+			if err == nil && !strings.Contains(body, `pgha_scrape_collector_success{collector="pacemaker"} 1`) {
+				err = fmt.Errorf("pacemaker collector failed")
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if after := len(lines(calls)); before != 1 || after != 1 {
+		data, _ := os.ReadFile(calls)
+		t.Logf("calls:\n%s\nlogs:\n%s", data, e.logs)
+		t.Errorf("crm_mon runs: %d before, %d after 100 scrapes (want 1 and 1)", before, after)
+	}
+}
+
+// volatile matches the series whose values change from run to run.
+var volatile = regexp.MustCompile(`^(go_|process_|promhttp_|pgha_exporter_build_info|pgha_scrape_collector_duration_seconds|pgha_pacemaker_snapshot_age_seconds|pgha_pacemaker_refresh_duration_seconds|# (HELP|TYPE) (go_|process_|promhttp_))`)
+
+// TestMetricsEndToEnd compares the whole /metrics (minus volatile series) of
+// a fixture-backed exporter with a golden file and runs promtool over it.
+func TestMetricsEndToEnd(t *testing.T) {
+	shared := crmtest.SharedFixtures(t)
+	e := start(t, "http", "--crm.mon-file="+filepath.Join(shared, healthy, "crm_mon.xml"),
+		"--crm.cib-file="+filepath.Join(shared, healthy, "cibadmin-Q.xml"), "--crm.node-name=pgdb1",
+		"--no-collector.corosync", "--no-collector.postgres")
+	body, err := e.scrape(t, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if promtool, err := exec.LookPath("promtool"); err == nil {
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = strings.NewReader(body)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool check metrics: %v\n%s", err, out)
+		}
+	} else if os.Getenv("CI") != "" {
+		t.Error("promtool missing under CI")
+	}
+	var kept []string
+	sc := bufio.NewScanner(strings.NewReader(body))
+	for sc.Scan() {
+		if !volatile.MatchString(sc.Text()) {
+			kept = append(kept, sc.Text())
+		}
+	}
+	got := strings.Join(kept, "\n") + "\n"
+	file := filepath.Join("testdata", "metrics-healthy.prom")
+	if *update {
+		_ = os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (go test ./cmd/pgha_exporter -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("/metrics differs from %s; rerun with -update and read the diff", file)
+	}
+	for _, s := range []string{"pgha_exporter_build_info{", `pgha_scrape_collector_success{collector="pacemaker"} 1`, "pgha_pacemaker_snapshot_age_seconds "} {
+		if !strings.Contains(body, s) {
+			t.Errorf("missing %s", s)
+		}
+	}
+}
+
+// TestTLSAndBasicAuth: with --web.config.file enabling TLS and basic auth, a
+// plain-HTTP or unauthenticated scrape is refused and an authenticated TLS
+// scrape succeeds.
+func TestTLSAndBasicAuth(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := writeCert(t, dir)
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "web.yml")
+	yml := fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  prometheus: %s\n", certFile, keyFile, hash)
+	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	shared := crmtest.SharedFixtures(t)
+	e := start(t, "https", "--web.config.file="+cfg, "--crm.mon-file="+filepath.Join(shared, healthy, "crm_mon.xml"),
+		"--no-collector.corosync", "--no-collector.postgres")
+
+	if resp, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + e.addr + "/metrics"); err == nil {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 || strings.Contains(string(body), "pgha_") {
+			t.Errorf("plain HTTP scrape answered %d", resp.StatusCode)
+		}
+	}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	get := func(user, pass string) (int, string) {
+		req, _ := http.NewRequestWithContext(context.Background(), "GET", "https://"+e.addr+"/metrics", nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, _ := get("", ""); code != http.StatusUnauthorized {
+		t.Errorf("unauthenticated TLS scrape: %d", code)
+	}
+	if code, _ := get("prometheus", "wrong"); code != http.StatusUnauthorized {
+		t.Errorf("wrong password: %d", code)
+	}
+	if code, body := get("prometheus", "s3cret"); code != 200 || !strings.Contains(body, "pgha_pacemaker_quorate 1") {
+		t.Errorf("authenticated TLS scrape: %d", code)
+	}
+}
+
+func writeCert(t *testing.T, dir string) (string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	_ = os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	return certFile, keyFile
+}
+
+func TestCLI(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"--help"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "--crm.max-age") {
+		t.Errorf("--help: exit %d\n%s", code, out.String())
+	}
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"--no-such-flag"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "no-such-flag") {
+		t.Errorf("bad flag: exit %d, stderr %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := run([]string{"--log.format=xml"}, &out, &errb); code != 2 {
+		t.Errorf("bad enum: exit %d", code)
+	}
+}

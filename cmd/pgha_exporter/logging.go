@@ -39,5 +39,20 @@ func newLogger(w io.Writer, lvl, format string) (log.Logger, *slog.Logger, error
 	}
 	l = log.With(l, "ts", log.DefaultTimestampUTC)
 	l = level.NewFilter(l, allow)
-	return l, slog.New(sloggokit.NewGoKitHandler(l, sl)), nil
+	return l, slog.New(sloggokit.NewGoKitHandler(dropTime{l}, sl)), nil
+}
+
+// dropTime removes the "time" pair slog records carry: the go-kit logger
+// already stamps every line with "ts".
+type dropTime struct{ next log.Logger }
+
+func (d dropTime) Log(keyvals ...any) error {
+	out := make([]any, 0, len(keyvals))
+	for i := 0; i+1 < len(keyvals); i += 2 {
+		if k, ok := keyvals[i].(string); ok && k == "time" {
+			continue
+		}
+		out = append(out, keyvals[i], keyvals[i+1])
+	}
+	return d.next.Log(out...)
 }

@@ -1,0 +1,195 @@
+package nagios
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// State is a plugin state; its value is the exit code.
+type State int
+
+// Plugin states.
+const (
+	OK       State = 0
+	Warning  State = 1
+	Critical State = 2
+	Unknown  State = 3
+)
+
+func (s State) String() string {
+	switch s {
+	case OK:
+		return "OK"
+	case Warning:
+		return "WARNING"
+	case Critical:
+		return "CRITICAL"
+	}
+	return "UNKNOWN"
+}
+
+// ParseState reads ok|warning|critical|unknown (for policy flags).
+func ParseState(s string) (State, error) {
+	switch strings.ToLower(s) {
+	case "ok":
+		return OK, nil
+	case "warning":
+		return Warning, nil
+	case "critical":
+		return Critical, nil
+	case "unknown":
+		return Unknown, nil
+	}
+	return Unknown, fmt.Errorf("invalid state %q (want ok, warning, critical or unknown)", s)
+}
+
+// Worse returns the more severe state; UNKNOWN ranks between WARNING and
+// CRITICAL as the Monitoring Plugins guidelines order them.
+func Worse(a, b State) State {
+	rank := map[State]int{OK: 0, Warning: 1, Unknown: 2, Critical: 3}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+// Item is one finding of a check.
+type Item struct {
+	State State
+	Text  string
+}
+
+// Perf is one perfdata value.
+type Perf struct {
+	Label    string
+	Value    float64
+	UOM      string
+	Warn     Range
+	Crit     Range
+	Min, Max *float64
+}
+
+// Result is the outcome of one check.
+type Result struct {
+	What    string // CLUSTER, REPLICATION, COROSYNC, ALL
+	Items   []Item
+	Perf    []Perf
+	Summary string // set to override the generated first-line summary
+}
+
+// Add records a finding.
+func (r *Result) Add(s State, format string, args ...any) {
+	r.Items = append(r.Items, Item{State: s, Text: fmt.Sprintf(format, args...)})
+}
+
+// AddPerf records a perfdata value.
+func (r *Result) AddPerf(p Perf) { r.Perf = append(r.Perf, p) }
+
+// State is the worst item state (OK without items).
+func (r *Result) State() State {
+	s := OK
+	for _, it := range r.Items {
+		s = Worse(s, it.State)
+	}
+	return s
+}
+
+// Merge appends another result's items and perfdata (for "all").
+func (r *Result) Merge(o Result) {
+	r.Items = append(r.Items, o.Items...)
+	r.Perf = append(r.Perf, o.Perf...)
+}
+
+// problems returns the non-OK items, worst first, stable otherwise.
+func (r *Result) problems() []Item {
+	var out []Item
+	for _, it := range r.Items {
+		if it.State != OK {
+			out = append(out, it)
+		}
+	}
+	rank := map[State]int{Critical: 0, Unknown: 1, Warning: 2}
+	sort.SliceStable(out, func(i, j int) bool { return rank[out[i].State] < rank[out[j].State] })
+	return out
+}
+
+// Render writes plugin output: "PGHA <WHAT> <STATE> - summary", then
+// long-output lines (problems first; OK items too from -v 1), then one
+// perfdata line. No '|' ever appears in text. It returns the exit code.
+func (r *Result) Render(w io.Writer, verbose int) int {
+	state := r.State()
+	summary := r.Summary
+	probs := r.problems()
+	if summary == "" {
+		switch len(probs) {
+		case 0:
+			var oks []string
+			for _, it := range r.Items {
+				oks = append(oks, it.Text)
+			}
+			summary = strings.Join(oks, ", ")
+			if len(summary) > 70 {
+				summary = fmt.Sprintf("%d checks passed", len(r.Items))
+			}
+		case 1:
+			summary = probs[0].Text
+		default:
+			summary = fmt.Sprintf("%s (+%d more)", probs[0].Text, len(probs)-1)
+		}
+	}
+	fmt.Fprintf(w, "PGHA %s %s - %s\n", r.What, state, clean(summary))
+	for _, it := range probs {
+		fmt.Fprintf(w, "\\_ [%s] %s\n", it.State, clean(it.Text))
+	}
+	if verbose >= 1 {
+		for _, it := range r.Items {
+			if it.State == OK {
+				fmt.Fprintf(w, "\\_ [OK] %s\n", clean(it.Text))
+			}
+		}
+	}
+	if len(r.Perf) > 0 {
+		parts := make([]string, 0, len(r.Perf))
+		for _, p := range r.Perf {
+			if s := p.String(); s != "" {
+				parts = append(parts, s)
+			}
+		}
+		fmt.Fprintf(w, "| %s\n", strings.Join(parts, " "))
+	}
+	return int(state)
+}
+
+// clean keeps text free of the perfdata separator and of line breaks.
+func clean(s string) string {
+	return strings.NewReplacer("|", "/", "\n", " ", "\r", " ").Replace(s)
+}
+
+// String renders 'label'=value[UOM];warn;crit;min;max, or "" for a value
+// perfdata cannot carry (NaN, ±Inf).
+func (p Perf) String() string {
+	if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
+		return ""
+	}
+	label := strings.NewReplacer("'", "", "=", "_").Replace(p.Label)
+	if strings.ContainsAny(label, " ") {
+		label = "'" + label + "'"
+	}
+	f := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return num(*v)
+	}
+	s := fmt.Sprintf("%s=%s%s;%s;%s;%s;%s", label, num(p.Value), p.UOM, p.Warn, p.Crit, f(p.Min), f(p.Max))
+	return strings.TrimRight(s, ";")
+}
+
+func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// ptr returns a pointer to v (for Perf.Min/Max).
+func ptr(v float64) *float64 { return &v }

@@ -50,6 +50,48 @@ func ParseConstraints(data []byte) ([]LocationConstraint, error) {
 	return out, nil
 }
 
+// Colocation is an rsc_colocation between two resources (sets are skipped).
+type Colocation struct {
+	ID       string `json:"id"`
+	Resource string `json:"resource"`
+	WithRsc  string `json:"with_resource"`
+	Role     Role   `json:"role,omitempty"`
+	WithRole Role   `json:"with_role,omitempty"`
+	Score    Score  `json:"score"`
+}
+
+// ParseColocations reads the two-resource rsc_colocation constraints from
+// the same input as ParseConstraints.
+func ParseColocations(data []byte) ([]Colocation, error) {
+	root, err := parseDOM(data)
+	if err != nil {
+		return nil, fmt.Errorf("constraints: %w", err)
+	}
+	cons := root
+	if root.name != "constraints" {
+		if cons = find(root, "constraints"); cons == nil {
+			return nil, fmt.Errorf("constraints: no <constraints> element under <%s>", root.name)
+		}
+	}
+	out := []Colocation{}
+	cons.each("rsc_colocation", func(e *element) {
+		if e.str("rsc") == "" || e.str("with-rsc") == "" {
+			return
+		}
+		c := Colocation{ID: e.str("id"), Resource: e.str("rsc"), WithRsc: e.str("with-rsc")}
+		if r, ok := e.attr("rsc-role"); ok {
+			c.Role = NormaliseRole(r)
+		}
+		if r, ok := e.attr("with-rsc-role"); ok {
+			c.WithRole = NormaliseRole(r)
+		}
+		v, _ := ParseScore(e.str("score"))
+		c.Score = Score(v)
+		out = append(out, c)
+	})
+	return out, nil
+}
+
 // ParseCIBNodes reads the permanent node attributes from the output of
 // `cibadmin --query --scope nodes` (or a whole CIB), keyed by node name. The
 // pgsql agent keeps <rsc>-data-status there, and crm_mon does not show the

@@ -58,6 +58,8 @@ type Snapshot struct {
 	// Constraints are the CIB's rsc_location constraints; nil when the CIB
 	// could not be read (then CIBError says why).
 	Constraints []LocationConstraint `json:"constraints"`
+	// Colocations are the CIB's two-resource rsc_colocation constraints.
+	Colocations []Colocation `json:"colocations,omitempty"`
 	// CIBNodeAttributes are the permanent node attributes from the CIB.
 	CIBNodeAttributes map[string][]Attribute `json:"cib_node_attributes,omitempty"`
 	CIBError          string                 `json:"cib_error,omitempty"`
@@ -276,12 +278,17 @@ func (s *Source) readCIB(ctx context.Context, snap *Snapshot) {
 		snap.CIBError = err.Error()
 		return
 	}
+	colos, err := ParseColocations(consXML)
+	if err != nil {
+		snap.CIBError = err.Error()
+		return
+	}
 	nodes, err := ParseCIBNodes(nodesXML)
 	if err != nil {
 		snap.CIBError = err.Error()
 		return
 	}
-	snap.Constraints, snap.CIBNodeAttributes = cons, nodes
+	snap.Constraints, snap.Colocations, snap.CIBNodeAttributes = cons, colos, nodes
 }
 
 func (s *Source) cibadmin(ctx context.Context, scope string) ([]byte, error) {

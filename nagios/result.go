@@ -189,7 +189,16 @@ func (p Perf) String() string {
 	return strings.TrimRight(s, ";")
 }
 
-func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+// num renders a value for text; Pacemaker's INFINITY reads as such.
+func num(v float64) string {
+	switch {
+	case math.IsInf(v, 1):
+		return "INFINITY"
+	case math.IsInf(v, -1):
+		return "-INFINITY"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
 
 // ptr returns a pointer to v (for Perf.Min/Max).
 func ptr(v float64) *float64 { return &v }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pgha/pgha_exporter/collector"
 	"github.com/pgha/pgha_exporter/crm"
+	"github.com/pgha/pgha_exporter/nagios"
 )
 
 // defaultListen is the exporter's default port (see README: chosen away from
@@ -35,6 +36,8 @@ type config struct {
 
 	crmMonPath, crmMonFile, cibadminPath, cibFile, crmNodePath, nodeName, include string
 	crmRefresh, crmTimeout, crmMaxAge                                             time.Duration
+
+	check *checkConfig
 }
 
 func newApp(stdout, stderr io.Writer) (*kingpin.Application, *config) {
@@ -88,11 +91,17 @@ exporter on every cluster node.`)
 		cmd.Flag("crm.timeout", "Deadline for one crm_mon or cibadmin run; its whole process group is killed on expiry.").Default("10s").DurationVar(&c.crmTimeout)
 		cmd.Flag("crm.max-age", "Serve no Pacemaker metrics (collector success 0) when the last good snapshot is older than this.").Default("30s").DurationVar(&c.crmMaxAge)
 	}
+	c.check = addCheckCommand(app)
 	return app, c
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	app, c := newApp(stdout, stderr)
+	checkMode := isCheck(args)
+	errOut := stderr
+	if checkMode {
+		errOut = stdout // plugins write nothing on stderr
+	}
+	app, c := newApp(stdout, errOut)
 	exit := -1
 	app.Terminate(func(code int) {
 		if exit < 0 {
@@ -100,16 +109,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	})
 	cmd, err := app.Parse(args)
-	if exit >= 0 {
-		return exit // --help or --version
+	if exit >= 0 { // --help or --version
+		if checkMode {
+			return int(nagios.Unknown)
+		}
+		return exit
 	}
 	if err != nil {
+		if checkMode {
+			return unknownf(stdout, "%v (see pgha_exporter check --help)", err)
+		}
 		fmt.Fprintf(stderr, "pgha_exporter: %v (see --help)\n", err)
 		return 2
 	}
 	switch cmd {
 	case "serve":
 		return serve(c, stderr)
+	case "check":
+		return runCheck(c, c.check, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "pgha_exporter: unknown command %q\n", cmd)
 	return 2

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,9 +37,11 @@ func serve(c *config, stderr io.Writer) int {
 
 	enabled := map[string]collector.Collector{}
 	var waits []func()
+	api := &snapshotAPI{}
 	if *c.collectors["pacemaker"] {
-		pc, wait := startPacemaker(ctx, c, logger)
-		enabled["pacemaker"], waits = pc, append(waits, wait)
+		ref := startPacemaker(ctx, c, logger)
+		enabled["pacemaker"] = collector.NewPacemakerCollector(ref, c.crmMaxAge)
+		waits, api.pacemaker = append(waits, ref.Wait), ref
 	}
 	for name, on := range c.collectors {
 		if _, ok := enabled[name]; *on && !ok {
@@ -53,6 +56,7 @@ func serve(c *config, stderr io.Writer) int {
 	level.Info(logger).Log("msg", "enabled collectors", "collectors", fmt.Sprint(exp.Names()))
 
 	mux := http.NewServeMux()
+	mux.Handle(snapshotPath, api)
 	mux.Handle(c.telemetryPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:            promLogger{logger},
 		ErrorHandling:       promhttp.ContinueOnError,
@@ -63,7 +67,8 @@ func serve(c *config, stderr io.Writer) int {
 			Name:        "pgha_exporter",
 			Description: "Prometheus exporter for PostgreSQL HA clusters on Pacemaker/Corosync",
 			Version:     version.Info(),
-			Links:       []web.LandingLinks{{Address: c.telemetryPath, Text: "Metrics"}},
+			Links: []web.LandingLinks{{Address: c.telemetryPath, Text: "Metrics"},
+				{Address: snapshotPath, Text: "Snapshot (JSON)", Description: "the parsed cluster state that 'pgha_exporter check --from' reads"}},
 		})
 		if err != nil {
 			level.Error(logger).Log("msg", "landing page", "err", err)
@@ -95,7 +100,7 @@ func serve(c *config, stderr io.Writer) int {
 	return code
 }
 
-func startPacemaker(ctx context.Context, c *config, logger log.Logger) (collector.Collector, func()) {
+func startPacemaker(ctx context.Context, c *config, logger log.Logger) *collector.Refresher[*crm.Snapshot] {
 	r := runner.Exec{}
 	node := c.nodeName
 	if node == "" && c.crmMonFile == "" {
@@ -109,7 +114,38 @@ func startPacemaker(ctx context.Context, c *config, logger log.Logger) (collecto
 	ref := collector.NewRefresher("crm_mon", c.crmRefresh, c.crmTimeout+time.Second, src.Fetch, logger)
 	ref.Start(ctx)
 	level.Info(logger).Log("msg", "pacemaker collector", "local_node", node, "refresh_interval", c.crmRefresh, "timeout", c.crmTimeout, "max_age", c.crmMaxAge)
-	return collector.NewPacemakerCollector(ref, c.crmMaxAge), ref.Wait
+	return ref
+}
+
+// snapshotPath serves the parsed snapshots as JSON for 'check --from'.
+const snapshotPath = "/api/v1/snapshot"
+
+// snapshotAPI renders the refreshers' last good snapshots.
+type snapshotAPI struct {
+	pacemaker *collector.Refresher[*crm.Snapshot]
+}
+
+func (a *snapshotAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var doc remoteState
+	if a.pacemaker != nil {
+		doc.Pacemaker = remoteOf(a.pacemaker.State())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(w).Encode(doc); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+}
+
+func remoteOf[T any](st collector.RefreshState[*T]) *remoteSource[T] {
+	out := &remoteSource[T]{}
+	if st.Have {
+		out.Snapshot = st.Value
+		out.AgeSeconds = time.Since(st.LastSuccess).Seconds()
+	}
+	if st.LastErr != nil {
+		out.LastError = st.LastErr.Error()
+	}
+	return out
 }
 
 // promLogger adapts go-kit to promhttp's error logger.

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+
+	"github.com/pgha/pgha_exporter/crm"
+	"github.com/pgha/pgha_exporter/crm/runner"
+	"github.com/pgha/pgha_exporter/nagios"
+)
+
+// checkConfig holds the check command's own flags.
+type checkConfig struct {
+	what         string
+	warn, crit   string
+	timeout      time.Duration
+	timeoutState string
+	verbose      int
+	from         string
+	debug        bool
+	withPromoted string
+	repMode      string
+	policies     map[string]*string
+}
+
+// checkPanicHook lets tests inject a panic into a check run.
+var checkPanicHook func()
+
+func addCheckCommand(app *kingpin.Application) *checkConfig {
+	k := &checkConfig{policies: map[string]*string{}}
+	cmd := app.Command("check", `Run as a Nagios/Icinga plugin over the same parsed state as /metrics.
+
+Prints one line "PGHA <WHAT> <STATE> - summary", one line per problem, and
+perfdata, on stdout only; exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also
+for bad arguments, --help and --version). By default it runs crm_mon itself;
+with --from it reads a running exporter's snapshot instead, so the monitoring
+user needs no cluster rights.`)
+	cmd.Arg("what", "cluster, replication or all.").Required().EnumVar(&k.what, "cluster", "replication", "all")
+	cmd.Flag("warning", "Warning range on the highest fail count (cluster).").Short('w').Default("0").StringVar(&k.warn)
+	cmd.Flag("critical", "Critical range on the highest fail count (cluster).").Short('c').Default("").StringVar(&k.crit)
+	cmd.Flag("timeout", "Overall deadline; on expiry the running command's process group is killed.").Short('t').Default("10s").DurationVar(&k.timeout)
+	cmd.Flag("timeout-state", "State reported on timeout: ok, warning, critical or unknown.").Default("unknown").EnumVar(&k.timeoutState, "ok", "warning", "critical", "unknown")
+	cmd.Flag("verbose", "More output: -v also lists what is OK.").Short('v').CounterVar(&k.verbose)
+	cmd.Flag("from", "Read the snapshot of a running exporter (http://127.0.0.1:9732) instead of running the cluster tools.").PlaceHolder("URL").StringVar(&k.from)
+	cmd.Flag("debug", "Log to stderr (never use it under Nagios: stderr breaks check_by_ssh).").BoolVar(&k.debug)
+	cmd.Flag("with-promoted", "Comma-separated resources (or groups) that must run on the promoted node; default: derived from the colocation constraints with the promoted role.").PlaceHolder("vip-master,vip-rep").StringVar(&k.withPromoted)
+	cmd.Flag("rep-mode", "The pgsql resource's rep_mode: with sync an HS:sync standby must exist while two nodes are online.").Default("sync").EnumVar(&k.repMode, "sync", "async")
+	for _, p := range []struct{ name, def, help string }{
+		{"offline", "warning", "State for an offline node."},
+		{"standby", "warning", "State for a node in standby."},
+		{"maintenance", "warning", "State for a node in maintenance."},
+		{"maintenance-mode", "warning", "State for cluster-wide maintenance-mode."},
+		{"stonith-disabled", "warning", "State for stonith-enabled=false."},
+		{"unmanaged", "warning", "State for an unmanaged resource outside maintenance."},
+		{"cli-constraints", "warning", "State for leftover cli-ban-/cli-prefer- constraints."},
+	} {
+		k.policies[p.name] = cmd.Flag(p.name, p.help+" ok, warning, critical or unknown.").Default(p.def).Enum("ok", "warning", "critical", "unknown")
+	}
+	return k
+}
+
+// isCheck tells whether args select the check command, so that parse errors,
+// --help and --version follow plugin conventions (stdout, exit 3).
+func isCheck(args []string) bool {
+	for _, a := range args {
+		if a == "check" {
+			return true
+		}
+		if a == "--" {
+			return false
+		}
+	}
+	return false
+}
+
+// unknownf prints the one-line UNKNOWN result and returns exit code 3.
+func unknownf(w io.Writer, format string, args ...any) int {
+	fmt.Fprintf(w, "PGHA UNKNOWN - %s\n", strings.ReplaceAll(fmt.Sprintf(format, args...), "|", "/"))
+	return int(nagios.Unknown)
+}
+
+// stageTracker names the source a check is waiting for, for timeout messages.
+type stageTracker struct {
+	mu    sync.Mutex
+	stage string
+}
+
+func (s *stageTracker) set(v string) { s.mu.Lock(); s.stage = v; s.mu.Unlock() }
+func (s *stageTracker) get() string  { s.mu.Lock(); defer s.mu.Unlock(); return s.stage }
+
+func runCheck(c *config, k *checkConfig, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			code = unknownf(stdout, "internal error: %v", r)
+		}
+	}()
+	var logger log.Logger = log.NewNopLogger()
+	if k.debug {
+		logger, _, _ = newLogger(stderr, "debug", c.logFormat)
+	}
+	opts, err := clusterOptions(k)
+	if err != nil {
+		return unknownf(stdout, "%v", err)
+	}
+	timeoutState, _ := nagios.ParseState(k.timeoutState)
+
+	ctx, cancel := context.WithTimeout(context.Background(), k.timeout)
+	defer cancel()
+	stage := &stageTracker{}
+	type outcome struct {
+		res nagios.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- outcome{err: fmt.Errorf("internal error: %v", r)}
+			}
+		}()
+		if checkPanicHook != nil {
+			checkPanicHook()
+		}
+		res, err := evaluate(ctx, c, k, opts, stage, logger)
+		done <- outcome{res, err}
+	}()
+	select {
+	case o := <-done:
+		if o.err != nil {
+			return unknownf(stdout, "%v", o.err)
+		}
+		return o.res.Render(stdout, k.verbose)
+	case <-ctx.Done():
+		// The runner kills the command's process group on cancellation;
+		// give it a moment so that nothing outlives the plugin.
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+		}
+		fmt.Fprintf(stdout, "PGHA %s %s - timeout after %s while running %s\n", strings.ToUpper(k.what), timeoutState, k.timeout, orStage(stage.get()))
+		return int(timeoutState)
+	}
+}
+
+func orStage(s string) string {
+	if s == "" {
+		return "the check"
+	}
+	return s
+}
+
+func clusterOptions(k *checkConfig) (nagios.ClusterOptions, error) {
+	o := nagios.DefaultClusterOptions()
+	var err error
+	o.FailCount = nagios.Thresholds{}
+	if k.warn != "" {
+		if o.FailCount.Warn, err = nagios.ParseRange(k.warn); err != nil {
+			return o, fmt.Errorf("-w: %w", err)
+		}
+	}
+	if k.crit != "" {
+		if o.FailCount.Crit, err = nagios.ParseRange(k.crit); err != nil {
+			return o, fmt.Errorf("-c: %w", err)
+		}
+	}
+	if k.withPromoted != "" {
+		o.WithPromoted = strings.Split(k.withPromoted, ",")
+	}
+	for name, dst := range map[string]*nagios.State{
+		"offline": &o.Offline, "standby": &o.Standby, "maintenance": &o.Maintenance, "maintenance-mode": &o.MaintenanceMode,
+		"stonith-disabled": &o.StonithDisabled, "unmanaged": &o.Unmanaged, "cli-constraints": &o.CLIConstraints,
+	} {
+		if *dst, err = nagios.ParseState(*k.policies[name]); err != nil {
+			return o, fmt.Errorf("--%s: %w", name, err)
+		}
+	}
+	return o, nil
+}
+
+// evaluate gathers the sources the check needs and evaluates them.
+func evaluate(ctx context.Context, c *config, k *checkConfig, opts nagios.ClusterOptions, stage *stageTracker, logger log.Logger) (nagios.Result, error) {
+	var snap *crm.Snapshot
+	var crmErr error
+	if k.from != "" {
+		stage.set("GET " + k.from)
+		var remote *remoteState
+		remote, crmErr = fetchRemote(ctx, k.from)
+		if crmErr == nil {
+			snap, crmErr = remote.pacemaker(c.crmMaxAge)
+		}
+	} else {
+		stage.set("crm_mon")
+		src := &crm.Source{Runner: runner.Exec{}, MonPath: c.crmMonPath, MonFile: c.crmMonFile, CibadminPath: c.cibadminPath,
+			CIBFile: c.cibFile, Include: c.include, Timeout: k.timeout, LocalNode: c.nodeName}
+		snap, crmErr = src.Fetch(ctx)
+	}
+	_ = logger.Log("msg", "pacemaker source", "err", crmErr)
+	what := strings.ToUpper(k.what)
+	if crmErr != nil {
+		return crmFailure(what, crmErr)
+	}
+	switch k.what {
+	case "cluster":
+		return nagios.CheckCluster(snap, opts), nil
+	case "replication":
+		return nagios.CheckReplication(snap, nagios.ReplicationOptions{SyncMode: k.repMode == "sync"}), nil
+	}
+	all := nagios.CheckCluster(snap, opts)
+	all.What = "ALL"
+	all.Merge(nagios.CheckReplication(snap, nagios.ReplicationOptions{SyncMode: k.repMode == "sync"}))
+	return all, nil
+}
+
+// crmFailure turns a failed crm_mon run into a result: the stack not running
+// on this node is a finding (CRITICAL); everything that is a deployment or
+// plugin problem is UNKNOWN.
+func crmFailure(what string, err error) (nagios.Result, error) {
+	var ce *crm.Error
+	if errors.As(err, &ce) {
+		switch ce.Stage {
+		case crm.StageNotConnected:
+			r := nagios.Result{What: what}
+			r.Add(nagios.Critical, "cluster stack not running on this node (%s)", ce.Msg)
+			return r, nil
+		case crm.StageNoCIB:
+			r := nagios.Result{What: what}
+			r.Add(nagios.Critical, "pacemaker is starting: the CIB does not answer yet")
+			return r, nil
+		}
+	}
+	return nagios.Result{}, err
+}
+
+// remoteState is the exporter's /api/v1/snapshot document.
+type remoteState struct {
+	Pacemaker *remoteSource[crm.Snapshot] `json:"pacemaker"`
+}
+
+type remoteSource[T any] struct {
+	Snapshot   *T      `json:"snapshot"`
+	AgeSeconds float64 `json:"age_seconds"`
+	LastError  string  `json:"last_error,omitempty"`
+}
+
+func (r *remoteState) pacemaker(maxAge time.Duration) (*crm.Snapshot, error) {
+	p := r.Pacemaker
+	switch {
+	case p == nil:
+		return nil, errors.New("the exporter does not run the pacemaker collector")
+	case p.Snapshot == nil:
+		return nil, fmt.Errorf("the exporter has no crm_mon snapshot yet (last error: %s)", orDefault(p.LastError, "none"))
+	case time.Duration(p.AgeSeconds*float64(time.Second)) > maxAge:
+		return nil, fmt.Errorf("the exporter's crm_mon snapshot is %.0fs old (max %s; last error: %s)", p.AgeSeconds, maxAge, orDefault(p.LastError, "none"))
+	}
+	return p.Snapshot, nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func fetchRemote(ctx context.Context, base string) (*remoteState, error) {
+	url := strings.TrimRight(base, "/") + snapshotPath
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("--from: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("--from: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("--from: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("--from: %s answered %s: %s", url, resp.Status, bytes.TrimSpace(body))
+	}
+	var st remoteState
+	if err := json.Unmarshal(body, &st); err != nil {
+		return nil, fmt.Errorf("--from: %s: %w", url, err)
+	}
+	return &st, nil
+}

@@ -1,0 +1,313 @@
+package nagios
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/pgha/pgha_exporter/crm"
+)
+
+// ClusterOptions tune the cluster check. Policies are the state a finding
+// gets (OK silences it).
+type ClusterOptions struct {
+	FailCount       Thresholds // on the highest fail count of any resource on any node
+	WithPromoted    []string   // resources that must run where the promoted instance runs; nil: derive from colocations
+	Offline         State
+	Standby         State
+	Maintenance     State // node maintenance
+	MaintenanceMode State // cluster-wide maintenance-mode
+	StonithDisabled State
+	Unmanaged       State
+	CLIConstraints  State
+}
+
+// DefaultClusterOptions are the documented defaults.
+func DefaultClusterOptions() ClusterOptions {
+	return ClusterOptions{
+		FailCount: Thresholds{Warn: MustRange("0")},
+		Offline:   Warning, Standby: Warning, Maintenance: Warning, MaintenanceMode: Warning,
+		StonithDisabled: Warning, Unmanaged: Warning, CLIConstraints: Warning,
+	}
+}
+
+func isTrue(b *bool) bool  { return b != nil && *b }
+func isFalse(b *bool) bool { return b != nil && !*b }
+
+// CheckCluster evaluates a Pacemaker snapshot.
+func CheckCluster(snap *crm.Snapshot, o ClusterOptions) Result {
+	r := Result{What: "CLUSTER"}
+	st := snap.Status
+	sum := st.Summary
+	if sum == nil {
+		r.Add(Unknown, "crm_mon printed no summary")
+		return r
+	}
+	if sum.DC == nil {
+		r.Add(Critical, "no DC elected")
+	} else {
+		r.Add(OK, "DC %s", sum.DC.Name)
+		switch {
+		case isFalse(sum.DC.WithQuorum):
+			r.Add(Critical, "partition WITHOUT quorum")
+		case isTrue(sum.DC.WithQuorum):
+			r.Add(OK, "quorate")
+		}
+	}
+	maintenanceMode := false
+	if opt := sum.Options; opt != nil {
+		if isTrue(opt.MaintenanceMode) {
+			maintenanceMode = true
+			r.Add(o.MaintenanceMode, "cluster in maintenance-mode: resources unmanaged, monitors stopped")
+		}
+		if isFalse(opt.StonithEnabled) {
+			r.Add(o.StonithDisabled, "stonith-enabled=false: no fencing")
+		}
+	}
+
+	online, members := nodeFindings(&r, st, o)
+	resourceFindings(&r, st, o, maintenanceMode)
+	promoted := promotableFindings(&r, st)
+	withPromotedFindings(&r, snap, o, promoted)
+	maxFail := failCountFindings(&r, st, o)
+	constraintFindings(&r, snap, o)
+
+	r.AddPerf(Perf{Label: "nodes_online", Value: float64(online), Min: ptr(0), Max: ptr(float64(members))})
+	// Perfdata cannot carry INFINITY: report Pacemaker's own 1000000.
+	r.AddPerf(Perf{Label: "max_failcount", Value: math.Min(maxFail, crm.Infinity), Warn: o.FailCount.Warn, Crit: o.FailCount.Crit, Min: ptr(0)})
+	var failed int
+	for _, res := range st.Resources {
+		if isTrue(res.Failed) {
+			failed++
+		}
+	}
+	r.AddPerf(Perf{Label: "resources_failed", Value: float64(failed), Min: ptr(0)})
+	for _, clone := range sortedKeys(promoted) {
+		r.AddPerf(Perf{Label: "promoted_" + clone, Value: float64(len(promoted[clone])), Crit: MustRange("1:1"), Min: ptr(0)})
+	}
+	return r
+}
+
+func nodeFindings(r *Result, st *crm.Status, o ClusterOptions) (online, members int) {
+	for _, n := range st.Nodes {
+		if n.Type != "" && n.Type != "member" {
+			continue
+		}
+		members++
+		switch {
+		case isTrue(n.Unclean):
+			r.Add(Critical, "node %s UNCLEAN (needs fencing)", n.Name)
+		case isFalse(n.Online):
+			r.Add(o.Offline, "node %s OFFLINE", n.Name)
+		}
+		if isTrue(n.Online) {
+			online++
+		}
+		if isTrue(n.Standby) {
+			r.Add(o.Standby, "node %s in standby", n.Name)
+		}
+		if isTrue(n.StandbyOnFail) {
+			r.Add(Critical, "node %s in standby after a failure (on-fail=standby)", n.Name)
+		}
+		if isTrue(n.Maintenance) {
+			r.Add(o.Maintenance, "node %s in maintenance", n.Name)
+		}
+		if isTrue(n.Pending) {
+			r.Add(Warning, "node %s pending", n.Name)
+		}
+	}
+	r.Add(OK, "%d/%d nodes online", online, members)
+	return online, members
+}
+
+func resourceFindings(r *Result, st *crm.Status, o ClusterOptions, maintenanceMode bool) {
+	nodeMaint := map[string]bool{}
+	for _, n := range st.Nodes {
+		nodeMaint[n.Name] = isTrue(n.Maintenance)
+	}
+	seen := map[string]bool{}
+	once := func(s State, text string) {
+		if !seen[text] {
+			seen[text] = true
+			r.Add(s, "%s", text)
+		}
+	}
+	for _, res := range st.Resources {
+		where := strings.Join(res.Nodes, ",")
+		if where == "" {
+			where = "no node"
+		}
+		if isTrue(res.Failed) {
+			once(Critical, fmt.Sprintf("resource %s FAILED on %s", res.ID, where))
+		}
+		if isTrue(res.Blocked) {
+			once(Critical, fmt.Sprintf("resource %s BLOCKED on %s", res.ID, where))
+		}
+		if isTrue(res.Orphaned) {
+			once(Warning, fmt.Sprintf("resource %s orphaned on %s", res.ID, where))
+		}
+		inMaint := maintenanceMode || isTrue(res.Maintenance)
+		for _, n := range res.Nodes {
+			inMaint = inMaint || nodeMaint[n]
+		}
+		if isFalse(res.Managed) && !inMaint {
+			once(o.Unmanaged, fmt.Sprintf("resource %s unmanaged on %s", res.ID, where))
+		}
+		if res.Clone == "" && res.Bundle == "" && res.Role == crm.RoleStopped && res.TargetRole != crm.RoleStopped && !inMaint {
+			once(Critical, fmt.Sprintf("resource %s stopped (target role %s)", res.ID, orDefault(string(res.TargetRole), "started")))
+		}
+	}
+}
+
+// promotableFindings checks "exactly one promoted instance" and returns the
+// promoted nodes per promotable clone.
+func promotableFindings(r *Result, st *crm.Status) map[string][]string {
+	promoted := map[string][]string{}
+	for _, c := range st.Clones {
+		if !c.Promotable {
+			continue
+		}
+		promoted[c.ID] = []string{}
+		for _, res := range st.Resources {
+			if res.Clone == c.ID && res.Role == crm.RolePromoted {
+				promoted[c.ID] = append(promoted[c.ID], res.Nodes...)
+			}
+		}
+		switch n := len(promoted[c.ID]); {
+		case c.TargetRole == crm.RoleStopped || c.TargetRole == crm.RoleUnpromoted:
+			r.Add(OK, "%s disabled (target role %s)", c.ID, c.TargetRole)
+		case n == 0:
+			r.Add(Critical, "no promoted instance of %s", c.ID)
+		case n > 1:
+			r.Add(Critical, "%d promoted instances of %s (%s)", n, c.ID, strings.Join(promoted[c.ID], ", "))
+		default:
+			r.Add(OK, "%s promoted on %s", c.ID, promoted[c.ID][0])
+		}
+	}
+	return promoted
+}
+
+// withPromotedFindings checks that the resources colocated with the promoted
+// role (the VIPs) run on the promoted node.
+func withPromotedFindings(r *Result, snap *crm.Snapshot, o ClusterOptions, promoted map[string][]string) {
+	st := snap.Status
+	type want struct{ rsc, clone string }
+	var wants []want
+	if o.WithPromoted != nil {
+		for _, rsc := range o.WithPromoted {
+			for clone := range promoted {
+				wants = append(wants, want{rsc, clone})
+			}
+		}
+	} else {
+		for _, c := range snap.Colocations {
+			if _, ok := promoted[c.WithRsc]; ok && c.WithRole == crm.RolePromoted && c.Score > 0 {
+				wants = append(wants, want{c.Resource, c.WithRsc})
+			}
+		}
+	}
+	for _, w := range wants {
+		nodes := promoted[w.clone]
+		if len(nodes) != 1 {
+			continue // reported by promotableFindings
+		}
+		primary := nodes[0]
+		members := groupMembers(st, w.rsc)
+		if len(members) == 0 {
+			r.Add(Warning, "%s must run with the promoted %s but is not in the cluster", w.rsc, w.clone)
+			continue
+		}
+		for _, m := range members {
+			var on []string
+			for _, res := range st.Resources {
+				if res.ID == m && isTrue(res.Active) {
+					on = append(on, res.Nodes...)
+				}
+			}
+			switch {
+			case len(on) == 0:
+				r.Add(Critical, "%s not running (must run with the primary on %s)", m, primary)
+			case len(on) > 1 || on[0] != primary:
+				r.Add(Critical, "%s on %s, not with the primary on %s", m, strings.Join(on, ","), primary)
+			default:
+				r.Add(OK, "%s with the primary on %s", m, primary)
+			}
+		}
+	}
+}
+
+// groupMembers resolves a group id to its primitives (or a primitive to itself).
+func groupMembers(st *crm.Status, id string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, res := range st.Resources {
+		if (res.Group == id || res.ID == id) && !seen[res.ID] {
+			seen[res.ID] = true
+			out = append(out, res.ID)
+		}
+	}
+	return out
+}
+
+func failCountFindings(r *Result, st *crm.Status, o ClusterOptions) float64 {
+	maxFail := 0.0
+	for _, h := range st.History {
+		fc := float64(h.FailCount)
+		maxFail = math.Max(maxFail, fc)
+		if fc <= 0 || h.MigrationThreshold == nil {
+			continue
+		}
+		mt := float64(*h.MigrationThreshold)
+		switch {
+		case mt <= 0 || math.IsInf(mt, 1):
+		case fc >= mt:
+			r.Add(Critical, "%s banned from %s: fail count %s >= migration-threshold %s (crm_resource --cleanup)", h.Resource, h.Node, num(fc), num(mt))
+		case fc >= mt-1:
+			r.Add(Warning, "%s on %s: one more failure bans it (fail count %s, migration-threshold %s)", h.Resource, h.Node, num(fc), num(mt))
+		}
+	}
+	if s := o.FailCount.State(maxFail); s != OK {
+		r.Add(s, "highest fail count %s", num(maxFail))
+	}
+	for _, f := range st.Failures {
+		reason := f.ExitReason
+		if reason == "" {
+			reason = f.ExitStatus
+		}
+		r.Add(Warning, "failed action %s %s on %s: %s", f.Resource, f.Task, f.Node, orDefault(reason, "failed"))
+	}
+	return maxFail
+}
+
+func constraintFindings(r *Result, snap *crm.Snapshot, o ClusterOptions) {
+	if snap.Constraints != nil {
+		for _, c := range snap.Constraints {
+			if c.IsCLI() {
+				r.Add(o.CLIConstraints, "leftover constraint %s (crm_resource --clear -r %s)", c.ID, c.Resource)
+			}
+		}
+		return
+	}
+	for _, b := range snap.Status.Bans {
+		if strings.HasPrefix(b.ID, "cli-") {
+			r.Add(o.CLIConstraints, "leftover constraint %s (crm_resource --clear -r %s)", b.ID, b.Resource)
+		}
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

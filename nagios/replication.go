@@ -1,0 +1,112 @@
+package nagios
+
+import (
+	"strings"
+
+	"github.com/pgha/pgha_exporter/crm"
+)
+
+// ReplicationOptions tune the replication check.
+type ReplicationOptions struct {
+	// SyncMode: the pgsql resource runs rep_mode=sync, so an HS:sync
+	// standby must exist while two or more nodes are online.
+	SyncMode bool
+}
+
+// DefaultReplicationOptions are the documented defaults.
+func DefaultReplicationOptions() ReplicationOptions { return ReplicationOptions{SyncMode: true} }
+
+// CheckReplication evaluates what the pgsql agent wrote in the CIB.
+func CheckReplication(snap *crm.Snapshot, o ReplicationOptions) Result {
+	r := Result{What: "REPLICATION"}
+	st := snap.Status
+	rscs := st.PrimitivesByAgent(crm.AgentPgsql)
+	if len(rscs) == 0 {
+		r.Add(Unknown, "no ocf:heartbeat:pgsql resource in the cluster")
+		return r
+	}
+	online := map[string]bool{}
+	onlineCount := 0
+	for _, n := range st.Nodes {
+		if isTrue(n.Online) && (n.Type == "" || n.Type == "member") {
+			online[n.Name] = true
+			onlineCount++
+		}
+	}
+	active := map[string]bool{} // node -> pgsql instance active there
+	for _, res := range st.Resources {
+		if res.Agent == crm.AgentPgsql && isTrue(res.Active) {
+			for _, n := range res.Nodes {
+				active[n] = true
+			}
+		}
+	}
+	byRsc := map[string][]crm.PgsqlNode{}
+	for _, p := range snap.PgsqlNodes() {
+		byRsc[p.Resource] = append(byRsc[p.Resource], p)
+	}
+	for _, rsc := range rscs {
+		var pri, sync, streaming, candidates []string
+		for _, p := range byRsc[rsc] {
+			switch p.Status {
+			case "PRI":
+				pri = append(pri, p.Node)
+			case "HS:sync":
+				sync = append(sync, p.Node)
+			}
+			if strings.HasPrefix(p.DataStatus, "STREAMING|") && online[p.Node] {
+				streaming = append(streaming, p.Node)
+			}
+			if p.Status != "PRI" && p.PromotionScore != nil && *p.PromotionScore >= 100 && online[p.Node] {
+				candidates = append(candidates, p.Node)
+			}
+			dataStatus := strings.ReplaceAll(p.DataStatus, "|", "/")
+			switch {
+			case p.DataStatus == "DISCONNECT" && online[p.Node]:
+				r.Add(Warning, "%s on %s: data DISCONNECT, will not be promoted", rsc, p.Node)
+			case p.DataStatus == "DISCONNECT":
+				r.Add(Warning, "%s on %s: data DISCONNECT (node offline)", rsc, p.Node)
+			}
+			if online[p.Node] {
+				switch p.Status {
+				case "STOP", "UNKNOWN", "HS:alone", "HS:connected":
+					r.Add(Warning, "%s on %s: status %s (data %s)", rsc, p.Node, p.Status, orDefault(dataStatus, "none"))
+				}
+			}
+			if p.ReceiverStatus == "ERROR" && active[p.Node] {
+				r.Add(Warning, "%s on %s: no WAL receiver (receiver-status ERROR)", rsc, p.Node)
+			}
+			if p.XlogLocation != nil {
+				r.Add(Warning, "%s: election in progress (%s reports xlog-loc)", rsc, p.Node)
+			}
+		}
+		switch {
+		case len(pri) == 0:
+			r.Add(Critical, "%s: no PRI node", rsc)
+		case len(pri) > 1:
+			r.Add(Critical, "%s: PRI on %s (split brain or stale attributes)", rsc, strings.Join(pri, " and "))
+		default:
+			r.Add(OK, "%s: PRI on %s", rsc, pri[0])
+		}
+		switch {
+		case len(sync) > 0:
+			r.Add(OK, "%s: HS:sync on %s", rsc, strings.Join(sync, ","))
+		case o.SyncMode && onlineCount >= 2:
+			r.Add(Critical, "%s: no HS:sync standby (commits unprotected or blocked)", rsc)
+		}
+		if len(candidates) == 0 {
+			r.Add(Critical, "%s: no failover candidate (no standby with promotion score >= 100)", rsc)
+		}
+		r.AddPerf(Perf{Label: rsc + "_sync_standbys", Value: float64(len(sync)), Crit: crit(o.SyncMode), Min: ptr(0)})
+		r.AddPerf(Perf{Label: rsc + "_streaming_standbys", Value: float64(len(streaming)), Min: ptr(0)})
+		r.AddPerf(Perf{Label: rsc + "_failover_candidates", Value: float64(len(candidates)), Crit: MustRange("1:"), Min: ptr(0)})
+	}
+	return r
+}
+
+func crit(sync bool) Range {
+	if sync {
+		return MustRange("1:")
+	}
+	return Range{}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/pgha/pgha_exporter/crm"
+	"github.com/pgha/pgha_exporter/crm/corosync"
 	"github.com/pgha/pgha_exporter/crm/runner"
 	"github.com/pgha/pgha_exporter/nagios"
 )
@@ -46,7 +47,7 @@ perfdata, on stdout only; exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also
 for bad arguments, --help and --version). By default it runs crm_mon itself;
 with --from it reads a running exporter's snapshot instead, so the monitoring
 user needs no cluster rights.`)
-	cmd.Arg("what", "cluster, replication or all.").Required().EnumVar(&k.what, "cluster", "replication", "all")
+	cmd.Arg("what", "cluster, replication, corosync or all.").Required().EnumVar(&k.what, "cluster", "replication", "corosync", "all")
 	cmd.Flag("warning", "Warning range on the highest fail count (cluster).").Short('w').Default("0").StringVar(&k.warn)
 	cmd.Flag("critical", "Critical range on the highest fail count (cluster).").Short('c').Default("").StringVar(&k.crit)
 	cmd.Flag("timeout", "Overall deadline; on expiry the running command's process group is killed.").Short('t').Default("10s").DurationVar(&k.timeout)
@@ -190,36 +191,84 @@ func clusterOptions(k *checkConfig) (nagios.ClusterOptions, error) {
 
 // evaluate gathers the sources the check needs and evaluates them.
 func evaluate(ctx context.Context, c *config, k *checkConfig, opts nagios.ClusterOptions, stage *stageTracker, logger log.Logger) (nagios.Result, error) {
+	needCrm := k.what != "corosync"
+	needCoro := k.what == "corosync" || k.what == "all"
 	var snap *crm.Snapshot
-	var crmErr error
+	var coro *corosync.Status
+	var crmErr, coroErr error
 	if k.from != "" {
 		stage.set("GET " + k.from)
-		var remote *remoteState
-		remote, crmErr = fetchRemote(ctx, k.from)
-		if crmErr == nil {
-			snap, crmErr = remote.pacemaker(c.crmMaxAge)
+		remote, err := fetchRemote(ctx, k.from)
+		if err != nil {
+			return nagios.Result{}, err
 		}
+		snap, crmErr = fresh(remote.Pacemaker, "pacemaker", c.crmMaxAge)
+		coro, coroErr = fresh(remote.Corosync, "corosync", c.corosyncMaxAge)
 	} else {
-		stage.set("crm_mon")
-		src := &crm.Source{Runner: runner.Exec{}, MonPath: c.crmMonPath, MonFile: c.crmMonFile, CibadminPath: c.cibadminPath,
-			CIBFile: c.cibFile, Include: c.include, Timeout: k.timeout, LocalNode: c.nodeName}
-		snap, crmErr = src.Fetch(ctx)
+		if needCrm {
+			stage.set("crm_mon")
+			src := &crm.Source{Runner: runner.Exec{}, MonPath: c.crmMonPath, MonFile: c.crmMonFile, CibadminPath: c.cibadminPath,
+				CIBFile: c.cibFile, Include: c.include, Timeout: k.timeout, LocalNode: c.nodeName}
+			snap, crmErr = src.Fetch(ctx)
+			_ = logger.Log("source", "crm_mon", "err", crmErr)
+		}
+		if needCoro {
+			stage.set("the corosync tools")
+			coro, coroErr = corosyncSource(c, k.timeout).Fetch(ctx)
+			_ = logger.Log("source", "corosync", "err", coroErr)
+		}
 	}
-	_ = logger.Log("msg", "pacemaker source", "err", crmErr)
-	what := strings.ToUpper(k.what)
-	if crmErr != nil {
-		return crmFailure(what, crmErr)
-	}
+	rep := nagios.ReplicationOptions{SyncMode: k.repMode == "sync"}
 	switch k.what {
-	case "cluster":
-		return nagios.CheckCluster(snap, opts), nil
-	case "replication":
-		return nagios.CheckReplication(snap, nagios.ReplicationOptions{SyncMode: k.repMode == "sync"}), nil
+	case "cluster", "replication":
+		if crmErr != nil {
+			return crmFailure(strings.ToUpper(k.what), crmErr)
+		}
+		if k.what == "cluster" {
+			return nagios.CheckCluster(snap, opts), nil
+		}
+		return nagios.CheckReplication(snap, rep), nil
+	case "corosync":
+		if coroErr != nil {
+			return coroFailure("COROSYNC", coroErr)
+		}
+		return nagios.CheckCorosync(coro, nagios.CorosyncOptions{}), nil
 	}
-	all := nagios.CheckCluster(snap, opts)
-	all.What = "ALL"
-	all.Merge(nagios.CheckReplication(snap, nagios.ReplicationOptions{SyncMode: k.repMode == "sync"}))
+	all := nagios.Result{What: "ALL"}
+	for _, part := range []func() (nagios.Result, error){
+		func() (nagios.Result, error) {
+			if crmErr != nil {
+				return crmFailure("ALL", crmErr)
+			}
+			r := nagios.CheckCluster(snap, opts)
+			r.Merge(nagios.CheckReplication(snap, rep))
+			return r, nil
+		},
+		func() (nagios.Result, error) {
+			if coroErr != nil {
+				return coroFailure("ALL", coroErr)
+			}
+			return nagios.CheckCorosync(coro, nagios.CorosyncOptions{}), nil
+		},
+	} {
+		r, err := part()
+		if err != nil {
+			all.Add(nagios.Unknown, "%v", err)
+			continue
+		}
+		all.Merge(r)
+	}
 	return all, nil
+}
+
+// coroFailure: corosync not running is a finding; the rest is UNKNOWN.
+func coroFailure(what string, err error) (nagios.Result, error) {
+	if errors.Is(err, corosync.ErrNotRunning) {
+		r := nagios.Result{What: what}
+		r.Add(nagios.Critical, "corosync not running on this node (%v)", err)
+		return r, nil
+	}
+	return nagios.Result{}, err
 }
 
 // crmFailure turns a failed crm_mon run into a result: the stack not running
@@ -244,7 +293,8 @@ func crmFailure(what string, err error) (nagios.Result, error) {
 
 // remoteState is the exporter's /api/v1/snapshot document.
 type remoteState struct {
-	Pacemaker *remoteSource[crm.Snapshot] `json:"pacemaker"`
+	Pacemaker *remoteSource[crm.Snapshot]    `json:"pacemaker,omitempty"`
+	Corosync  *remoteSource[corosync.Status] `json:"corosync,omitempty"`
 }
 
 type remoteSource[T any] struct {
@@ -253,15 +303,15 @@ type remoteSource[T any] struct {
 	LastError  string  `json:"last_error,omitempty"`
 }
 
-func (r *remoteState) pacemaker(maxAge time.Duration) (*crm.Snapshot, error) {
-	p := r.Pacemaker
+// fresh returns a remote snapshot, refusing a missing or stale one.
+func fresh[T any](p *remoteSource[T], what string, maxAge time.Duration) (*T, error) {
 	switch {
 	case p == nil:
-		return nil, errors.New("the exporter does not run the pacemaker collector")
+		return nil, fmt.Errorf("the exporter does not run the %s collector", what)
 	case p.Snapshot == nil:
-		return nil, fmt.Errorf("the exporter has no crm_mon snapshot yet (last error: %s)", orDefault(p.LastError, "none"))
+		return nil, fmt.Errorf("the exporter has no %s snapshot yet (last error: %s)", what, orDefault(p.LastError, "none"))
 	case time.Duration(p.AgeSeconds*float64(time.Second)) > maxAge:
-		return nil, fmt.Errorf("the exporter's crm_mon snapshot is %.0fs old (max %s; last error: %s)", p.AgeSeconds, maxAge, orDefault(p.LastError, "none"))
+		return nil, fmt.Errorf("the exporter's %s snapshot is %.0fs old (max %s; last error: %s)", what, p.AgeSeconds, maxAge, orDefault(p.LastError, "none"))
 	}
 	return p.Snapshot, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pgha/pgha_exporter/collector"
 	"github.com/pgha/pgha_exporter/crm"
+	"github.com/pgha/pgha_exporter/crm/corosync"
 	"github.com/pgha/pgha_exporter/nagios"
 )
 
@@ -36,6 +37,9 @@ type config struct {
 
 	crmMonPath, crmMonFile, cibadminPath, cibFile, crmNodePath, nodeName, include string
 	crmRefresh, crmTimeout, crmMaxAge                                             time.Duration
+
+	corosyncStack, cfgtoolPath, quorumtoolPath, cmanToolPath string
+	corosyncRefresh, corosyncTimeout, corosyncMaxAge         time.Duration
 
 	check *checkConfig
 }
@@ -91,6 +95,15 @@ exporter on every cluster node.`)
 		cmd.Flag("crm.timeout", "Deadline for one crm_mon or cibadmin run; its whole process group is killed on expiry.").Default("10s").DurationVar(&c.crmTimeout)
 		cmd.Flag("crm.max-age", "Serve no Pacemaker metrics (collector success 0) when the last good snapshot is older than this.").Default("30s").DurationVar(&c.crmMaxAge)
 	}
+	app.Flag("corosync.stack", "Cluster stack: auto (cman when 'cman_tool status' answers, else corosync), corosync or cman.").
+		Default(corosync.StackAuto).EnumVar(&c.corosyncStack, corosync.StackAuto, corosync.StackCorosync, corosync.StackCman)
+	app.Flag("corosync.cfgtool-path", "corosync-cfgtool binary (ring/link status, -s).").Default(corosync.DefaultCfgtoolPath).StringVar(&c.cfgtoolPath)
+	app.Flag("corosync.quorumtool-path", "corosync-quorumtool binary (quorum and membership, -s -p).").Default(corosync.DefaultQuorumtoolPath).StringVar(&c.quorumtoolPath)
+	app.Flag("corosync.cman-tool-path", "cman_tool binary (CMAN stack: status and nodes).").Default(corosync.DefaultCmanToolPath).StringVar(&c.cmanToolPath)
+	app.Flag("corosync.refresh-interval", "How often the background refresher runs the corosync/CMAN tools.").Default("15s").DurationVar(&c.corosyncRefresh)
+	app.Flag("corosync.timeout", "Deadline for one corosync/CMAN tool run; its process group is killed on expiry.").Default("5s").DurationVar(&c.corosyncTimeout)
+	app.Flag("corosync.max-age", "Serve no corosync metrics (collector success 0) when the last good snapshot is older than this.").Default("60s").DurationVar(&c.corosyncMaxAge)
+
 	c.check = addCheckCommand(app)
 	return app, c
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/pgha/pgha_exporter/collector"
 	"github.com/pgha/pgha_exporter/crm"
+	"github.com/pgha/pgha_exporter/crm/corosync"
 	"github.com/pgha/pgha_exporter/crm/runner"
 )
 
@@ -42,6 +43,11 @@ func serve(c *config, stderr io.Writer) int {
 		ref := startPacemaker(ctx, c, logger)
 		enabled["pacemaker"] = collector.NewPacemakerCollector(ref, c.crmMaxAge)
 		waits, api.pacemaker = append(waits, ref.Wait), ref
+	}
+	if *c.collectors["corosync"] {
+		ref := startCorosync(ctx, c, logger)
+		enabled["corosync"] = collector.NewCorosyncCollector(ref, c.corosyncMaxAge, logger)
+		waits, api.corosync = append(waits, ref.Wait), ref
 	}
 	for name, on := range c.collectors {
 		if _, ok := enabled[name]; *on && !ok {
@@ -117,18 +123,44 @@ func startPacemaker(ctx context.Context, c *config, logger log.Logger) *collecto
 	return ref
 }
 
+func corosyncSource(c *config, timeout time.Duration) *corosync.Source {
+	return &corosync.Source{Runner: runner.Exec{}, Stack: c.corosyncStack, CfgtoolPath: c.cfgtoolPath,
+		QuorumtoolPath: c.quorumtoolPath, CmanToolPath: c.cmanToolPath, Timeout: timeout}
+}
+
+func startCorosync(ctx context.Context, c *config, logger log.Logger) *collector.Refresher[*corosync.Status] {
+	src := corosyncSource(c, c.corosyncTimeout)
+	// One refresh may run up to four commands (detection, fallback, -p retry).
+	ref := collector.NewRefresher("corosync", c.corosyncRefresh, 4*c.corosyncTimeout+time.Second, src.Fetch, logger)
+	ref.Start(ctx)
+	go func() {
+		// Say once, clearly, when a tool is missing; the collector keeps
+		// failing (pgha_scrape_collector_success 0) until it is installed.
+		ref.WaitFirst(ctx)
+		if err := ref.State().LastErr; errors.Is(err, corosync.ErrMissingBinary) {
+			level.Error(logger).Log("msg", "corosync collector cannot work: a tool is missing; install corosync (or cman) or pass --no-collector.corosync", "err", err)
+		}
+	}()
+	level.Info(logger).Log("msg", "corosync collector", "stack", c.corosyncStack, "refresh_interval", c.corosyncRefresh, "timeout", c.corosyncTimeout, "max_age", c.corosyncMaxAge)
+	return ref
+}
+
 // snapshotPath serves the parsed snapshots as JSON for 'check --from'.
 const snapshotPath = "/api/v1/snapshot"
 
 // snapshotAPI renders the refreshers' last good snapshots.
 type snapshotAPI struct {
 	pacemaker *collector.Refresher[*crm.Snapshot]
+	corosync  *collector.Refresher[*corosync.Status]
 }
 
 func (a *snapshotAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var doc remoteState
 	if a.pacemaker != nil {
 		doc.Pacemaker = remoteOf(a.pacemaker.State())
+	}
+	if a.corosync != nil {
+		doc.Corosync = remoteOf(a.corosync.State())
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if err := json.NewEncoder(w).Encode(doc); err != nil {

@@ -3,6 +3,7 @@ package corosync
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -117,13 +118,16 @@ func ParseCfgtool(data []byte) (*Rings, error) {
 			}
 		}
 	}
-	if r.Format == "" {
-		if sawHeader && r.LocalNodeID != nil {
-			// "-n" with no reachable peer prints the header only.
-			r.Format = FormatNodes
-		} else {
-			return nil, parseError(cfgtoolName, "no ring or link status in "+strconv.Quote(firstLine(data)))
-		}
+	switch {
+	case r.Format != "":
+	case sawHeader && r.LocalNodeID != nil && r.Transport != "":
+		// A header alone: no link is enabled towards any node (or, with -n,
+		// no peer is reachable).
+		r.Format = FormatLink
+	case sawHeader && r.LocalNodeID != nil:
+		r.Format = FormatRing
+	default:
+		return nil, parseError(cfgtoolName, "no ring or link status in "+strconv.Quote(firstLine(data)))
 	}
 	sort.SliceStable(r.Links, func(i, j int) bool { return r.Links[i].ID < r.Links[j].ID })
 	for i := range r.Links {
@@ -133,7 +137,7 @@ func ParseCfgtool(data []byte) (*Rings, error) {
 				n.Local = true
 			}
 			if n.Local {
-				n.Connected = ptr(true)
+				n.Connected = new(true)
 			}
 		}
 	}
@@ -166,8 +170,8 @@ func parseLinkNode(m []string, knownEnable bool) (LinkNode, error) {
 	state := strings.Join(strings.Fields(m[3]), " ")
 	n.State = state
 	if ec := enabledConnected.FindStringSubmatch(state); ec != nil {
-		n.Enabled = ptr(ec[1] != "0")
-		n.Connected = ptr(ec[2] != "0")
+		n.Enabled = new(ec[1] != "0")
+		n.Connected = new(ec[2] != "0")
 		return n, nil
 	}
 	word, rest, _ := strings.Cut(state, " ")
@@ -175,12 +179,12 @@ func parseLinkNode(m []string, knownEnable bool) (LinkNode, error) {
 	case "localhost":
 		n.Local = true
 	case "connected", "disconnected":
-		n.Connected = ptr(word == "connected")
+		n.Connected = new(word == "connected")
 		switch {
 		case strings.Contains(rest, "not enabled"):
-			n.Enabled = ptr(false)
+			n.Enabled = new(false)
 		case knownEnable:
-			n.Enabled = ptr(true)
+			n.Enabled = new(true)
 		}
 	}
 	return n, nil
@@ -191,14 +195,14 @@ func parseLinkNode(m []string, knownEnable bool) (LinkNode, error) {
 func briefNodes(status string) []LinkNode {
 	var nodes []LinkNode
 	for i, c := range status {
-		n := LinkNode{Index: ptr(i), State: string(c)}
+		n := LinkNode{Index: new(i), State: string(c)}
 		switch {
 		case c == 'n':
 			n.Local = true
 		case c >= '0' && c <= '9':
 			v := c - '0'
-			n.Enabled = ptr(v&1 != 0)
-			n.Connected = ptr(v&2 != 0)
+			n.Enabled = new(v&1 != 0)
+			n.Connected = new(v&2 != 0)
 		}
 		nodes = append(nodes, n)
 	}
@@ -228,10 +232,10 @@ func addNodesLink(r *Rings, id uint32, m []string) error {
 	}
 	words := strings.Fields(m[4])
 	n := LinkNode{
-		NodeID:        ptr(id),
-		Enabled:       ptr(contains(words, "enabled")),
-		Connected:     ptr(contains(words, "connected")),
-		Dynconnected:  ptr(contains(words, "dynconnected")),
+		NodeID:        new(id),
+		Enabled:       new(slices.Contains(words, "enabled")),
+		Connected:     new(slices.Contains(words, "connected")),
+		Dynconnected:  new(slices.Contains(words, "dynconnected")),
 		State:         strings.Join(words, " "),
 		RemoteAddress: strings.TrimSpace(dst),
 	}
@@ -244,15 +248,6 @@ func addNodesLink(r *Rings, id uint32, m []string) error {
 	}
 	l.Nodes = append(l.Nodes, n)
 	return nil
-}
-
-func contains(words []string, w string) bool {
-	for _, x := range words {
-		if x == w {
-			return true
-		}
-	}
-	return false
 }
 
 // splitKV splits "key <sep> value" and trims both sides.

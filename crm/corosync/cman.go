@@ -3,6 +3,7 @@ package corosync
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -43,7 +44,7 @@ func ParseCmanStatus(data []byte) (*CmanStatus, error) {
 		case "Cluster Id":
 			st.ClusterID, err = intPtr(val)
 		case "Cluster Member":
-			st.ClusterMember = ptr(val == "Yes")
+			st.ClusterMember = new(val == "Yes")
 		case "Cluster Generation":
 			st.ClusterGeneration, err = intPtr(val)
 		case "Membership state":
@@ -61,7 +62,7 @@ func ParseCmanStatus(data []byte) (*CmanStatus, error) {
 		case "Quorum":
 			n, rest, _ := strings.Cut(val, " ")
 			st.Quorum, err = intPtr(n)
-			st.ActivityBlocked = ptr(strings.Contains(rest, "Activity blocked"))
+			st.ActivityBlocked = new(strings.Contains(rest, "Activity blocked"))
 			found = true
 		case "Flags":
 			st.Flags = strings.Fields(val)
@@ -118,7 +119,7 @@ func ParseCmanNodes(data []byte, fields ...string) ([]CmanNode, error) {
 		}
 		f := strings.Fields(s)
 		switch {
-		case f[0] == "Node" && contains(f, "Sts"):
+		case f[0] == "Node" && slices.Contains(f, "Sts"):
 			table = true
 		case table && f[0] == "Addresses:":
 			if len(nodes) > 0 {
@@ -244,7 +245,7 @@ func cmanQuorum(c *Cman) *Quorum {
 		Flags:           st.Flags,
 	}
 	if st.ActivityBlocked != nil {
-		q.Quorate = ptr(!*st.ActivityBlocked)
+		q.Quorate = new(!*st.ActivityBlocked)
 	}
 	if c.Nodes != nil {
 		q.Members = []Member{}

@@ -96,7 +96,7 @@ func fixtures(tb testing.TB) []fixture {
 		tb.Fatal(err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].rel < out[j].rel })
-	if len(out) < 90 {
+	if len(out) < 80 {
 		tb.Fatalf("found only %d fixture files under %s", len(out), root)
 	}
 	return out

@@ -3,6 +3,7 @@ package corosync
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -40,7 +41,7 @@ func ParseQuorumtool(data []byte) (*Quorum, error) {
 		}
 		if f := strings.Fields(s); len(f) >= 2 && f[0] == "Nodeid" {
 			inMembers, found = true, true
-			columns = memberColumns{votes: contains(f, "Votes"), qdevice: contains(f, "Qdevice")}
+			columns = memberColumns{votes: slices.Contains(f, "Votes"), qdevice: slices.Contains(f, "Qdevice")}
 			if q.Members == nil {
 				q.Members = []Member{}
 			}
@@ -69,7 +70,7 @@ func ParseQuorumtool(data []byte) (*Quorum, error) {
 		case "Ring ID":
 			q.RingID = val
 		case "Quorate":
-			q.Quorate, found = ptr(val == "Yes"), true
+			q.Quorate, found = new(val == "Yes"), true
 		case "Expected votes":
 			q.ExpectedVotes, err = intPtr(val)
 		case "Highest expected":
@@ -79,7 +80,7 @@ func ParseQuorumtool(data []byte) (*Quorum, error) {
 		case "Quorum":
 			n, rest, _ := strings.Cut(val, " ")
 			q.Quorum, err = intPtr(n)
-			q.ActivityBlocked = ptr(strings.Contains(rest, "Activity blocked"))
+			q.ActivityBlocked = new(strings.Contains(rest, "Activity blocked"))
 		case "Flags":
 			q.Flags = strings.Fields(val)
 			if q.Flags == nil {
@@ -130,7 +131,7 @@ func (q *Quorum) addMember(s string, cols memberColumns) error {
 		if m := qdeviceColumn.FindStringSubmatch(f[0]); m != nil {
 			qd = &QdeviceState{Raw: f[0], Registered: f[0] != "NR"}
 			if qd.Registered {
-				qd.Alive, qd.CastVote, qd.MasterWins = ptr(m[1] == "A"), ptr(m[2] == "V"), ptr(m[3] == "MW")
+				qd.Alive, qd.CastVote, qd.MasterWins = new(m[1] == "A"), new(m[2] == "V"), new(m[3] == "MW")
 			}
 			f = f[1:]
 		}

@@ -53,12 +53,16 @@ func (s *Source) Fetch(ctx context.Context) (*Status, error) {
 	if err == nil {
 		return st, nil
 	}
-	if errors.Is(cmanErr, ErrMissingBinary) {
-		return nil, err
-	}
 	// cman_tool exists but did not answer, and neither did corosync: report
-	// both, classified by the corosync error.
-	return nil, fmt.Errorf("%w (also tried: %v)", err, cmanErr)
+	// both, classified by the error that does not merely say "missing".
+	switch {
+	case errors.Is(cmanErr, ErrMissingBinary):
+		return nil, err
+	case errors.Is(err, ErrMissingBinary):
+		return nil, fmt.Errorf("%w (also tried: %v)", cmanErr, err)
+	default:
+		return nil, fmt.Errorf("%w (also tried: %v)", err, cmanErr)
+	}
 }
 
 func (s *Source) fetchCorosync(ctx context.Context) (*Status, error) {
@@ -166,7 +170,7 @@ func (s *Source) quorum(ctx context.Context) (*Quorum, error) {
 		return nil, retag(err, tool)
 	}
 	if q.Quorate == nil {
-		q.Quorate = ptr(res.ExitCode == 0)
+		q.Quorate = new(res.ExitCode == 0)
 	}
 	return q, nil
 }

@@ -59,8 +59,10 @@ mkdir -p "$STAGE"
 
 # ---------------------------------------------------------------------------------------------
 # Helpers. Every tool runs under faketime with the time in $T (set before each step).
+# faketime -f: a frozen clock (plain `faketime DATE` lets the clock run from DATE, so a slow
+# run could print 12:00:01)
 T=$RENDER_TIME
-at() { faketime "$T" env TZ=UTC "$@"; }
+at() { faketime -f "$T" env TZ=UTC "$@"; }
 # cib <file> <tool> <args...>: run a CIB tool against a CIB file
 cib() {
 	local f=$1
@@ -72,8 +74,68 @@ sim() {
 	local in=$1 out=$2
 	shift 2
 	at crm_simulate --xml-file "$in" "$@" --simulate --save-output "$out" >"$out.log" 2>&1 ||
-		die "crm_simulate failed, see $out.log: $(cat "$out.log")"
+		die "crm_simulate failed: $(cat "$out.log")"
+	renumber "$out" "$out.log"
 }
+# renumber <cib> <crm_simulate log>: crm_simulate uses the transition's action numbers as
+# call-ids, so they repeat between resources on one node and fall below the node's earlier
+# calls. Give its operations the call-ids the node's executor would have given: continuing the
+# node's highest call-id, in the order crm_simulate executed them (its log), notifications
+# included (the controller runs but does not record them). Marks them do_update_resource.
+RENUMBER_PL='
+use strict; use warnings;
+my ($cibf, $logf) = @ARGV;
+my (%logpos, $n);
+open(my $lf, "<", $logf) or die; $n = 0;
+while (<$lf>) {
+	next unless /Resource action:\s+(\S+)\s+(\w+)(?:=(\d+))?\s+on\s+(\S+)/;
+	my ($rsc, $task, $iv, $node) = ($1, $2, $3 // 0, $4);
+	$rsc =~ s/:\d+$//;
+	push @{$logpos{"$rsc $task $iv $node"}}, $n++;
+}
+local $/; open(my $cf, "<", $cibf) or die; my $cib = <$cf>; close $cf;
+sub renum {
+	my $blk = shift;
+	my ($node) = $blk =~ /^<node_state\b[^>]*\buname="([^"]*)"/;
+	my ($max, @sim, %bykey) = (0);
+	my $i = 0;
+	while ($blk =~ /<lrm_rsc_op\b[^>]*>/g) {
+		my $op = $&;
+		my ($call) = $op =~ / call-id="(-?\d+)"/;
+		if ($op =~ / crm-debug-origin="crm_simulate"/) {
+			my ($key) = $op =~ / operation_key="([^"]*)"/;
+			my ($lrc) = $op =~ / last-rc-change="(\d+)"/;
+			my ($rsc, $task, $iv) = $key =~ /^(.*)_([a-z]+(?:_[a-z]+)?)_(\d+)$/;
+			my $s = { i => $i, call => $call, lrc => $lrc, key => "$rsc $task $iv $node" };
+			push @sim, $s; push @{$bykey{$s->{key}}}, $s;
+		} elsif ($call > $max) { $max = $call; }
+		$i++;
+	}
+	for my $k (keys %bykey) {
+		my @pos = @{$logpos{$k} // []};
+		for my $s (sort { $a->{call} <=> $b->{call} || $a->{i} <=> $b->{i} } @{$bykey{$k}}) {
+			$s->{pos} = @pos ? shift(@pos) : 1e9 + $s->{call};
+		}
+	}
+	my %new;
+	for my $s (sort { $a->{lrc} <=> $b->{lrc} || $a->{pos} <=> $b->{pos} || $a->{i} <=> $b->{i} } @sim) {
+		$new{$s->{i}} = ++$max;
+	}
+	$i = 0;
+	$blk =~ s{<lrm_rsc_op\b[^>]*>}{
+		my $op = $&;
+		if (exists $new{$i}) {
+			$op =~ s/ call-id="-?\d+"/ call-id="$new{$i}"/;
+			$op =~ s/ crm-debug-origin="crm_simulate"/ crm-debug-origin="do_update_resource"/;
+		}
+		$i++; $op
+	}ge;
+	return $blk;
+}
+$cib =~ s{(<node_state\b[^>]*/>)|(<node_state\b.*?</node_state>)}{defined $1 ? $1 : renum($2)}gse;
+open($cf, ">", $cibf) or die; print $cf $cib; close $cf;
+'
+renumber() { perl -e "$RENUMBER_PL" "$1" "$2" || die "renumbering call-ids in $1 failed"; }
 # inject <in> <out> <opspec>: a result that already happened, saved before the cluster reacts
 inject() {
 	at crm_simulate --xml-file "$1" --op-inject "$3" --run --save-input "$2" >"$2.log" 2>&1 ||
@@ -103,7 +165,7 @@ node_lost() {
 	id=$(node_id "$1" "$2")
 	xdel "$1" "/cib/status/node_state[@uname='$2']/transient_attributes"
 	xdel "$1" "/cib/status/node_state[@uname='$2']/lrm"
-	cib "$1" cibadmin --modify --xml-text "<node_state id=\"$id\" uname=\"$2\" in_ccm=\"false\" crmd=\"offline\" join=\"down\"/>"
+	cib "$1" cibadmin --modify --xml-text "<node_state id=\"$id\" uname=\"$2\" in_ccm=\"false\" crmd=\"offline\" crm-debug-origin=\"peer_update_callback\" join=\"down\"/>"
 }
 
 # scrub <cib>: remove what crm_simulate writes but a real controller does not.
@@ -138,7 +200,8 @@ fix_failure() {
 	digest=$(attrval op-digest <<<"$refop")
 	rc=$(attrval rc-code <<<"$old")
 	new=$(sed -e 's/ exit-reason="[^"]*"/ exit-reason=""/' \
-		-e 's/ uname="[^"]*"//; s/ rsc-id="[^"]*"//' \
+		-e 's/ uname="[^"]*"//; s/ rsc-id="[^"]*"//; s/ on_node="[^"]*"//' \
+		-e 's/ crm-debug-origin="[^"]*"/ crm-debug-origin="do_update_resource"/' \
 		-e "s/ transition-key=\"[^\"]*\"/ transition-key=\"$key\"/" \
 		-e "s/ transition-magic=\"[^\"]*\"/ transition-magic=\"0:$rc;$key\"/" \
 		-e "s/ call-id=\"[^\"]*\"/ on_node=\"$node\" call-id=\"$call\"/" \
@@ -151,16 +214,21 @@ render() {
 	local f=$1 d=$STAGE/$2 rc
 	mkdir -p "$d"
 	T=$RENDER_TIME
+	if grep -q -e 'Simulated action result' -e 'User-injected result' -e 'operation="cancel"' \
+		-e 'operation="notify"' -e 'crm-debug-origin="crm_simulate"' "$f"; then
+		die "$2: crm_simulate artefacts left in the CIB"
+	fi
 	[ "${3:-full}" = full ] && cp "$f" "$d/cib.xml"
 	rc=0
-	faketime "$RENDER_TIME" env TZ=UTC CIB_file="$f" crm_mon --one-shot --inactive --output-as=xml --include=all >"$d/crm_mon.xml" || rc=$?
+	faketime -f "$RENDER_TIME" env TZ=UTC CIB_file="$f" crm_mon --one-shot --inactive --output-as=xml --include=all >"$d/crm_mon.xml" || rc=$?
 	[ "$rc" = 0 ] || die "$2: crm_mon --output-as=xml exited $rc"
-	faketime "$RENDER_TIME" env TZ=UTC CIB_file="$f" crm_mon --one-shot --inactive --as-xml >"$d/crm_mon.legacy.xml" || rc=$?
+	faketime -f "$RENDER_TIME" env TZ=UTC CIB_file="$f" crm_mon --one-shot --inactive --as-xml >"$d/crm_mon.legacy.xml" || rc=$?
 	[ "$rc" = 0 ] || die "$2: crm_mon --as-xml exited $rc"
 	cib "$f" cibadmin --query --scope constraints >"$d/constraints.xml"
 	if [ "${3:-full}" = full ]; then
 		cib "$f" cibadmin --query --scope nodes >"$d/nodes.xml"
 	fi
+	chmod 0644 "$d"/*
 	log "rendered $2"
 }
 
@@ -370,7 +438,9 @@ render "$S" cli-ban
 #   clone of Dummy (32), clone of a 2-Dummy group (64), 40 groups of IPaddr2+2 Dummy (120),
 #   220 Dummy primitives (220).
 # Configuration generated below; the status section is produced by crm_simulate from an empty
-# history (probes, starts, promote, monitors). cib.xml is kept only if it is under 3 MB.
+# history (starts, promote, monitors). enable-startup-probes=false: crm_simulate records its
+# ~11,000 probes one by one into a growing CIB, which took over 30 minutes (crm_mon does not list
+# "not running" probe results anyway). cib.xml is kept only if it is under 3 MB.
 gen_large() {
 	local i n r
 	nn() { printf 'node%02d' "$1"; }
@@ -395,6 +465,7 @@ gen_large() {
         <nvpair id="cib-bootstrap-options-cluster-name" name="cluster-name" value="bigcluster"/>
         <nvpair id="cib-bootstrap-options-stonith-enabled" name="stonith-enabled" value="false"/>
         <nvpair id="cib-bootstrap-options-no-quorum-policy" name="no-quorum-policy" value="stop"/>
+        <nvpair id="cib-bootstrap-options-enable-startup-probes" name="enable-startup-probes" value="false"/>
       </cluster_property_set>
     </crm_config>
     <nodes>

@@ -180,12 +180,17 @@ func (c *PacemakerCollector) metricsFor(s *crm.Snapshot) []prometheus.Metric {
 // metricSet drops a second series with the same name and labels, which the
 // registry would reject and fail the whole scrape for.
 type metricSet struct {
-	seen map[string]bool
+	seen map[seriesKey]bool
 	out  []prometheus.Metric
 }
 
+type seriesKey struct {
+	desc   *prometheus.Desc
+	labels string
+}
+
 func (m *metricSet) add(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
-	key := d.String() + "\x00" + strings.Join(labels, "\x00")
+	key := seriesKey{d, strings.Join(labels, "\x00")}
 	if m.seen[key] {
 		return
 	}
@@ -216,7 +221,7 @@ func (m *metricSet) enum(d *prometheus.Desc, known []string, current string, lab
 
 // pacemakerMetrics renders one snapshot. It is pure: tests feed it fixtures.
 func pacemakerMetrics(d *pacemakerDescs, snap *crm.Snapshot) []prometheus.Metric {
-	m := &metricSet{seen: map[string]bool{}}
+	m := &metricSet{seen: map[seriesKey]bool{}}
 	st := snap.Status
 	m.gauge(d.monInfo, 1, string(st.Format), st.Version, st.APIVersion)
 	if snap.LocalNode != "" {
@@ -478,13 +483,14 @@ func attributeMetrics(d *pacemakerDescs, m *metricSet, snap *crm.Snapshot) {
 	for _, ps := range st.PromotionScores() {
 		m.gauge(d.promotionScore, float64(ps.Score), ps.Resource, ps.Node)
 	}
+	promotable, pgsql := st.PromotableChildren(), st.PrimitivesByAgent(crm.AgentPgsql)
 	decoded := func(name string) bool {
-		for _, rsc := range st.PromotableChildren() {
+		for _, rsc := range promotable {
 			if name == "master-"+rsc {
 				return true
 			}
 		}
-		for _, rsc := range st.PrimitivesByAgent(crm.AgentPgsql) {
+		for _, rsc := range pgsql {
 			if crm.IsPgsqlAttribute(rsc, name) {
 				return true
 			}

@@ -40,11 +40,11 @@ fuzz:
 fixtures:
 	bash crm/testdata/generate.sh
 
-# Runs the exporter on a recorded healthy 3-node pgsql cluster (no cluster needed).
+# Runs the exporter on a healthy 3-node pgsql cluster rendered by the real crm_mon (no cluster needed).
 demo: build
 	@echo "pgha_exporter serving a recorded 3-node cluster at http://$(DEMO_ADDR)/metrics (Ctrl-C stops)"
 	$(BIN) --web.listen-address=$(DEMO_ADDR) \
-	  --crm.mon-file=crm/testdata/demo/crm_mon.xml --crm.cib-file=crm/testdata/demo/cib.xml \
+	  --crm.mon-file=crm/testdata/generated/healthy/crm_mon.xml --crm.cib-file=crm/testdata/generated/healthy/cib.xml \
 	  --crm.node-name=pgdb1 --no-collector.corosync --no-collector.postgres
 
 clean:

@@ -68,11 +68,11 @@ func TestThresholds(t *testing.T) {
 
 func TestPerfString(t *testing.T) {
 	cases := map[string]Perf{
-		"sync_standbys=1;;1:;0":              {Label: "sync_standbys", Value: 1, Crit: MustRange("1:"), Min: ptr(0)},
+		"sync_standbys=1;;1:;0":               {Label: "sync_standbys", Value: 1, Crit: MustRange("1:"), Min: ptr(0)},
 		"'lag pgdb2'=1024B;16777216;67108864": {Label: "lag pgdb2", Value: 1024, UOM: "B", Warn: MustRange("16777216"), Crit: MustRange("67108864")},
-		"age=0.25s":                          {Label: "age", Value: 0.25, UOM: "s"},
-		"x_y=3;10:;~:5;0;9":                  {Label: "x=y", Value: 3, Warn: MustRange("10:"), Crit: MustRange("~:5"), Min: ptr(0), Max: ptr(9)},
-		"":                                   {Label: "inf", Value: posInf()},
+		"age=0.25s":                           {Label: "age", Value: 0.25, UOM: "s"},
+		"x_y=3;10:;~:5;0;9":                   {Label: "x=y", Value: 3, Warn: MustRange("10:"), Crit: MustRange("~:5"), Min: ptr(0), Max: ptr(9)},
+		"":                                    {Label: "inf", Value: posInf()},
 	}
 	for want, p := range cases {
 		if got := p.String(); got != want {

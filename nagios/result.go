@@ -127,13 +127,16 @@ func (r *Result) Render(w io.Writer, verbose int) int {
 	if summary == "" {
 		switch len(probs) {
 		case 0:
-			var oks []string
+			// As many findings as fit a pager line.
 			for _, it := range r.Items {
-				oks = append(oks, it.Text)
-			}
-			summary = strings.Join(oks, ", ")
-			if len(summary) > 70 {
-				summary = fmt.Sprintf("%d checks passed", len(r.Items))
+				next := it.Text
+				if summary != "" {
+					next = summary + ", " + it.Text
+				}
+				if len(next) > 70 && summary != "" {
+					break
+				}
+				summary = next
 			}
 		case 1:
 			summary = probs[0].Text

@@ -409,3 +409,88 @@ func TestCLI(t *testing.T) {
 		t.Errorf("bad enum: exit %d", code)
 	}
 }
+
+// runCheckCLI runs the check command in-process and returns exit code,
+// stdout and stderr.
+func runCheckCLI(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(append([]string{"check"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestCheckFailurePaths: every internal failure is UNKNOWN (3) with the
+// reason on the first line, on stdout, and nothing on stderr.
+func TestCheckFailurePaths(t *testing.T) {
+	hang := filepath.Join(t.TempDir(), "crm_mon")
+	if err := os.WriteFile(hang, []byte("#!/bin/sh\nsleep 1000 &\nwait\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		args  []string
+		code  int
+		first string
+	}{
+		{"unknown flag", []string{"cluster", "--no-such-flag"}, 3, "PGHA UNKNOWN - unknown long flag '--no-such-flag'"},
+		{"missing what", []string{}, 3, "PGHA UNKNOWN - required argument 'what' not provided"},
+		{"bad what", []string{"disks"}, 3, "PGHA UNKNOWN - enum value must be one of"},
+		{"bad range", []string{"cluster", "-w", "20:10"}, 3, `PGHA UNKNOWN - -w: invalid threshold range "20:10"`},
+		{"help", []string{"cluster", "-h"}, 3, "usage: pgha_exporter check"},
+		{"crm_mon not found", []string{"cluster", "--crm.mon-path=/nonexistent/crm_mon"}, 3, "PGHA UNKNOWN - /nonexistent/crm_mon not found"},
+		{"crm_mon never answers", []string{"cluster", "--crm.mon-path=" + hang, "-t", "2s"}, 3, "PGHA CLUSTER UNKNOWN - timeout after 2s while running crm_mon"},
+		{"timeout state", []string{"cluster", "--crm.mon-path=" + hang, "-t", "1s", "--timeout-state=critical"}, 2, "PGHA CLUSTER CRITICAL - timeout after 1s while running crm_mon"},
+		{"unreadable file", []string{"cluster", "--crm.mon-file=/nonexistent.xml"}, 3, "PGHA UNKNOWN - reading --crm.mon-file"},
+		{"exporter down", []string{"cluster", "--from=http://127.0.0.1:1"}, 3, "PGHA UNKNOWN - --from:"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			start := time.Now()
+			code, out, errOut := runCheckCLI(c.args...)
+			if code != c.code || !strings.HasPrefix(out, c.first) {
+				t.Errorf("exit %d, stdout:\n%s\nwant exit %d and a first line starting %q", code, out, c.code, c.first)
+			}
+			if errOut != "" {
+				t.Errorf("stderr must stay empty: %q", errOut)
+			}
+			if time.Since(start) > 6*time.Second {
+				t.Errorf("took %s", time.Since(start))
+			}
+		})
+	}
+	checkPanicHook = func() { panic("injected") }
+	defer func() { checkPanicHook = nil }()
+	code, out, _ := runCheckCLI("cluster", "--crm.mon-file=/dev/null")
+	if code != 3 || !strings.HasPrefix(out, "PGHA UNKNOWN - internal error: injected") {
+		t.Errorf("panic: exit %d\n%s", code, out)
+	}
+}
+
+// TestCheckFromExporter: 'check --from' reads the running exporter's
+// snapshot and agrees with a check that reads the same file directly.
+func TestCheckFromExporter(t *testing.T) {
+	gen := filepath.Join(crmtest.Generated(t), "node-standby")
+	mon, cib := filepath.Join(gen, "crm_mon.xml"), filepath.Join(gen, "cib.xml")
+	e := start(t, "http", "--crm.mon-file="+mon, "--crm.cib-file="+cib, "--no-collector.corosync", "--no-collector.postgres")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		body, _ := e.scrape(t, time.Second)
+		if strings.Contains(body, `pgha_scrape_collector_success{collector="pacemaker"} 1`) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, what := range []string{"cluster", "replication"} {
+		code1, direct, _ := runCheckCLI(what, "--crm.mon-file="+mon, "--crm.cib-file="+cib, "--stonith-disabled=ok")
+		code2, remote, _ := runCheckCLI(what, "--from=http://"+e.addr, "--stonith-disabled=ok")
+		if code1 != code2 || direct != remote {
+			t.Errorf("%s: direct exit %d\n%s\nfrom exporter exit %d\n%s", what, code1, direct, code2, remote)
+		}
+		if code1 != 1 {
+			t.Errorf("%s: node standby must be WARNING, got %d", what, code1)
+		}
+	}
+	code, out, _ := runCheckCLI("corosync", "--from=http://"+e.addr)
+	if code != 3 || !strings.Contains(out, "does not run the corosync collector") {
+		t.Errorf("corosync from an exporter without it: %d %s", code, out)
+	}
+}

@@ -13,6 +13,7 @@ packages=(
   prometheus           # promtool (check metrics, check/test rules)
   libxml2-utils        # xmllint: validate generated crm_mon XML
   faketime             # reproducible crm_mon renders
+  nagios4-core         # nagios4: the real Nagios core runs the check plugin in cmd/pgha_exporter's tests (no web UI; pulls monitoring-plugins-basic and an MTA, starts nothing)
   iproute2             # network namespaces for the lab
   util-linux           # unshare, nsenter, runuser
   procps

@@ -59,10 +59,10 @@ func CheckCluster(snap *crm.Snapshot, o ClusterOptions) Result {
 	if opt := sum.Options; opt != nil {
 		if isTrue(opt.MaintenanceMode) {
 			maintenanceMode = true
-			r.Add(o.MaintenanceMode, "cluster in maintenance-mode: resources unmanaged, monitors stopped")
+			r.Policy(o.MaintenanceMode, "cluster in maintenance-mode: resources unmanaged, monitors stopped")
 		}
 		if isFalse(opt.StonithEnabled) {
-			r.Add(o.StonithDisabled, "stonith-enabled=false: no fencing")
+			r.Policy(o.StonithDisabled, "stonith-enabled=false: no fencing")
 		}
 	}
 
@@ -99,19 +99,19 @@ func nodeFindings(r *Result, st *crm.Status, o ClusterOptions) (online, members 
 		case isTrue(n.Unclean):
 			r.Add(Critical, "node %s UNCLEAN (needs fencing)", n.Name)
 		case isFalse(n.Online):
-			r.Add(o.Offline, "node %s OFFLINE", n.Name)
+			r.Policy(o.Offline, "node %s OFFLINE", n.Name)
 		}
 		if isTrue(n.Online) {
 			online++
 		}
 		if isTrue(n.Standby) {
-			r.Add(o.Standby, "node %s in standby", n.Name)
+			r.Policy(o.Standby, "node %s in standby", n.Name)
 		}
 		if isTrue(n.StandbyOnFail) {
 			r.Add(Critical, "node %s in standby after a failure (on-fail=standby)", n.Name)
 		}
 		if isTrue(n.Maintenance) {
-			r.Add(o.Maintenance, "node %s in maintenance", n.Name)
+			r.Policy(o.Maintenance, "node %s in maintenance", n.Name)
 		}
 		if isTrue(n.Pending) {
 			r.Add(Warning, "node %s pending", n.Name)
@@ -133,6 +133,12 @@ func resourceFindings(r *Result, st *crm.Status, o ClusterOptions, maintenanceMo
 			r.Add(s, "%s", text)
 		}
 	}
+	policyOnce := func(s State, text string) {
+		if !seen[text] {
+			seen[text] = true
+			r.Policy(s, "%s", text)
+		}
+	}
 	for _, res := range st.Resources {
 		where := strings.Join(res.Nodes, ",")
 		if where == "" {
@@ -152,7 +158,7 @@ func resourceFindings(r *Result, st *crm.Status, o ClusterOptions, maintenanceMo
 			inMaint = inMaint || nodeMaint[n]
 		}
 		if isFalse(res.Managed) && !inMaint {
-			once(o.Unmanaged, fmt.Sprintf("resource %s unmanaged on %s", res.ID, where))
+			policyOnce(o.Unmanaged, fmt.Sprintf("resource %s unmanaged on %s", res.ID, where))
 		}
 		if res.Clone == "" && res.Bundle == "" && res.Role == crm.RoleStopped && res.TargetRole != crm.RoleStopped && !inMaint {
 			once(Critical, fmt.Sprintf("resource %s stopped (target role %s)", res.ID, orDefault(string(res.TargetRole), "started")))
@@ -284,14 +290,14 @@ func constraintFindings(r *Result, snap *crm.Snapshot, o ClusterOptions) {
 	if snap.Constraints != nil {
 		for _, c := range snap.Constraints {
 			if c.IsCLI() {
-				r.Add(o.CLIConstraints, "leftover constraint %s (crm_resource --clear -r %s)", c.ID, c.Resource)
+				r.Policy(o.CLIConstraints, "leftover constraint %s (crm_resource --clear -r %s)", c.ID, c.Resource)
 			}
 		}
 		return
 	}
 	for _, b := range snap.Status.Bans {
 		if strings.HasPrefix(b.ID, "cli-") {
-			r.Add(o.CLIConstraints, "leftover constraint %s (crm_resource --clear -r %s)", b.ID, b.Resource)
+			r.Policy(o.CLIConstraints, "leftover constraint %s (crm_resource --clear -r %s)", b.ID, b.Resource)
 		}
 	}
 }

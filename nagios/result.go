@@ -61,6 +61,9 @@ func Worse(a, b State) State {
 type Item struct {
 	State State
 	Text  string
+	// Ignored marks a finding a policy flag set to OK: it is listed with
+	// -v but never makes the summary.
+	Ignored bool
 }
 
 // Perf is one perfdata value.
@@ -84,6 +87,11 @@ type Result struct {
 // Add records a finding.
 func (r *Result) Add(s State, format string, args ...any) {
 	r.Items = append(r.Items, Item{State: s, Text: fmt.Sprintf(format, args...)})
+}
+
+// Policy records a finding whose state an operator chose (--standby=ok ...).
+func (r *Result) Policy(s State, format string, args ...any) {
+	r.Items = append(r.Items, Item{State: s, Text: fmt.Sprintf(format, args...), Ignored: s == OK})
 }
 
 // AddPerf records a perfdata value.
@@ -127,13 +135,17 @@ func (r *Result) Render(w io.Writer, verbose int) int {
 	if summary == "" {
 		switch len(probs) {
 		case 0:
-			// As many findings as fit a pager line.
+			// As many findings as fit an 80-column pager line.
+			room := 80 - len(fmt.Sprintf("PGHA %s %s - ", r.What, state))
 			for _, it := range r.Items {
+				if it.Ignored {
+					continue
+				}
 				next := it.Text
 				if summary != "" {
 					next = summary + ", " + it.Text
 				}
-				if len(next) > 70 && summary != "" {
+				if len(next) > room && summary != "" {
 					break
 				}
 				summary = next
@@ -150,7 +162,10 @@ func (r *Result) Render(w io.Writer, verbose int) int {
 	}
 	if verbose >= 1 {
 		for _, it := range r.Items {
-			if it.State == OK {
+			switch {
+			case it.Ignored:
+				fmt.Fprintf(w, "\\_ [OK] %s (ignored by policy)\n", clean(it.Text))
+			case it.State == OK:
 				fmt.Fprintf(w, "\\_ [OK] %s\n", clean(it.Text))
 			}
 		}

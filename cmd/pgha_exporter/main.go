@@ -58,6 +58,8 @@ exporter on every cluster node.`)
 	app.VersionFlag.Short('V')
 
 	c := &config{collectors: map[string]*bool{}}
+	app.Flag(configFlag, "Optional YAML file with flag values grouped by their first dotted part (crm:, corosync:, web:, collector:, check: ...); flags given on the command line win. Unknown keys stop the start.").
+		PlaceHolder("PATH").String()
 	app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").
 		Default("info").EnumVar(&c.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").EnumVar(&c.logFormat, "logfmt", "json")
@@ -115,6 +117,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 		errOut = stdout // plugins write nothing on stderr
 	}
 	app, c := newApp(stdout, errOut)
+	configFail := func(err error) int {
+		if checkMode {
+			return unknownf(stdout, "%v", err)
+		}
+		fmt.Fprintf(stderr, "pgha_exporter: %v\n", err)
+		return 1
+	}
+	userArgs := args
+	var extra []configArg
+	if path := findConfigFile(args); path != "" {
+		var err error
+		if extra, err = configArgs(app, path, args, checkMode); err != nil {
+			return configFail(err)
+		}
+		for _, e := range extra {
+			args = append(args, e.args...)
+		}
+	}
 	exit := -1
 	app.Terminate(func(code int) {
 		if exit < 0 {
@@ -127,6 +147,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return int(nagios.Unknown)
 		}
 		return exit
+	}
+	if err != nil && len(extra) > 0 {
+		key, kerr := badConfigKey(userArgs, extra, func(a []string) error {
+			probe, _ := newApp(io.Discard, io.Discard)
+			probe.Terminate(func(int) {})
+			_, err := probe.Parse(a)
+			return err
+		})
+		if key != "" {
+			return configFail(fmt.Errorf("config file %s: key %q: %w", findConfigFile(userArgs), key, kerr))
+		}
 	}
 	if err != nil {
 		if checkMode {

@@ -494,3 +494,42 @@ func TestCheckFromExporter(t *testing.T) {
 		t.Errorf("corosync from an exporter without it: %d %s", code, out)
 	}
 }
+
+func TestConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	gen := filepath.Join(crmtest.Generated(t), "node-standby")
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.yml", fmt.Sprintf("crm:\n  mon-file: %s\n  cib-file: %s\ncheck:\n  stonith-disabled: ok\n  standby: critical\n",
+		filepath.Join(gen, "crm_mon.xml"), filepath.Join(gen, "cib.xml")))
+	if code, out, _ := runCheckCLI("cluster", "--config.file="+good); code != 2 || !strings.Contains(out, "[CRITICAL] node pgdb3 in standby") {
+		t.Errorf("config values not applied: %d\n%s", code, out)
+	}
+	if code, out, _ := runCheckCLI("cluster", "--config.file="+good, "--standby=ok"); code != 0 {
+		t.Errorf("a flag must win over the file: %d\n%s", code, out)
+	}
+	for _, c := range []struct{ body, want string }{
+		{"crm:\n  mon_pth: x\n", `unknown key "crm.mon_pth"`},
+		{"crm:\n  timeout: abc\n", `key "crm.timeout": time: invalid duration "abc"`},
+		{"collector:\n  pacemaker: maybe\n", `key "collector.pacemaker"`},
+		{"log:\n  level: loud\n", `key "log.level"`},
+		{"nope: [", "yaml:"},
+	} {
+		p := write("bad.yml", c.body)
+		var out, errb bytes.Buffer
+		code := run([]string{"--config.file=" + p}, &out, &errb)
+		lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+		if code != 1 || len(lines) != 1 || !strings.Contains(lines[0], c.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit 1 and one line with %q", c.body, code, errb.String(), c.want)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"--config.file=/nonexistent.yml"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "no such file") {
+		t.Errorf("missing file: %d %q", code, errb.String())
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -530,8 +529,4 @@ func optInt(m *metricSet, d *prometheus.Desc, v *int, labels ...string) {
 	if v != nil {
 		m.gauge(d, float64(*v), labels...)
 	}
-}
-
-func unixSeconds(t time.Time) float64 {
-	return math.Round(float64(t.UnixNano())/1e6) / 1e3
 }

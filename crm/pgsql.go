@@ -183,3 +183,24 @@ func (s *Status) LocalRole(node string) (role Role, ok bool) {
 	}
 	return RoleUnknown, false
 }
+
+// LocalPgsqlRole says whether Pacemaker runs the local database instance as
+// the promoted one. known is false when the snapshot does not name the local
+// node or no active pgsql/pgsqlms instance runs there (then no comparison
+// with PostgreSQL's own view is possible).
+func (s *Snapshot) LocalPgsqlRole() (promoted, known bool) {
+	if s == nil || s.Status == nil || s.LocalNode == "" {
+		return false, false
+	}
+	role, ok := s.Status.LocalRole(s.LocalNode)
+	if !ok {
+		return false, false
+	}
+	switch role {
+	case RolePromoted:
+		return true, true
+	case RoleUnpromoted, RoleStarted:
+		return false, true
+	}
+	return false, false
+}

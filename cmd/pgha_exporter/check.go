@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -19,20 +20,22 @@ import (
 	"github.com/pgha/pgha_exporter/crm/corosync"
 	"github.com/pgha/pgha_exporter/crm/runner"
 	"github.com/pgha/pgha_exporter/nagios"
+	"github.com/pgha/pgha_exporter/pg"
 )
 
 // checkConfig holds the check command's own flags.
 type checkConfig struct {
-	what         string
-	warn, crit   string
-	timeout      time.Duration
-	timeoutState string
-	verbose      int
-	from         string
-	debug        bool
-	withPromoted string
-	repMode      string
-	policies     map[string]*string
+	what                                                       string
+	warn, crit                                                 string
+	timeout                                                    time.Duration
+	timeoutState                                               string
+	verbose                                                    int
+	from                                                       string
+	debug                                                      bool
+	withPromoted                                               string
+	repMode                                                    string
+	lagBytesWarn, lagBytesCrit, lagSecondsWarn, lagSecondsCrit string
+	policies                                                   map[string]*string
 }
 
 // checkPanicHook lets tests inject a panic into a check run.
@@ -57,6 +60,10 @@ user needs no cluster rights.`)
 	cmd.Flag("debug", "Log to stderr (never use it under Nagios: stderr breaks check_by_ssh).").BoolVar(&k.debug)
 	cmd.Flag("with-promoted", "Comma-separated resources (or groups) that must run on the promoted node; default: derived from the colocation constraints with the promoted role.").PlaceHolder("vip-master,vip-rep").StringVar(&k.withPromoted)
 	cmd.Flag("rep-mode", "The pgsql resource's rep_mode: with sync an HS:sync standby must exist while two nodes are online.").Default("sync").EnumVar(&k.repMode, "sync", "async")
+	cmd.Flag("lag-bytes-warning", "Warning range on each standby's replay lag in bytes (replication, with PostgreSQL).").Default("16777216").StringVar(&k.lagBytesWarn)
+	cmd.Flag("lag-bytes-critical", "Critical range on each standby's replay lag in bytes.").Default("67108864").StringVar(&k.lagBytesCrit)
+	cmd.Flag("lag-seconds-warning", "Warning range on each standby's replay lag in seconds.").Default("30").StringVar(&k.lagSecondsWarn)
+	cmd.Flag("lag-seconds-critical", "Critical range on each standby's replay lag in seconds.").Default("120").StringVar(&k.lagSecondsCrit)
 	for _, p := range []struct{ name, def, help string }{
 		{"offline", "warning", "State for an offline node."},
 		{"standby", "warning", "State for a node in standby."},
@@ -114,6 +121,10 @@ func runCheck(c *config, k *checkConfig, stdout, stderr io.Writer) (code int) {
 	if err != nil {
 		return unknownf(stdout, "%v", err)
 	}
+	pgOpts, err := postgresOptions(k)
+	if err != nil {
+		return unknownf(stdout, "%v", err)
+	}
 	timeoutState, _ := nagios.ParseState(k.timeoutState)
 
 	ctx, cancel := context.WithTimeout(context.Background(), k.timeout)
@@ -133,7 +144,7 @@ func runCheck(c *config, k *checkConfig, stdout, stderr io.Writer) (code int) {
 		if checkPanicHook != nil {
 			checkPanicHook()
 		}
-		res, err := evaluate(ctx, c, k, opts, stage, logger)
+		res, err := evaluate(ctx, c, k, opts, pgOpts, stage, logger)
 		done <- outcome{res, err}
 	}()
 	select {
@@ -159,6 +170,27 @@ func orStage(s string) string {
 		return "the check"
 	}
 	return s
+}
+
+func postgresOptions(k *checkConfig) (nagios.PostgresOptions, error) {
+	o := nagios.PostgresOptions{SyncMode: k.repMode == "sync"}
+	for _, r := range []struct {
+		flag, val string
+		dst       *nagios.Range
+	}{
+		{"--lag-bytes-warning", k.lagBytesWarn, &o.LagBytes.Warn}, {"--lag-bytes-critical", k.lagBytesCrit, &o.LagBytes.Crit},
+		{"--lag-seconds-warning", k.lagSecondsWarn, &o.LagSeconds.Warn}, {"--lag-seconds-critical", k.lagSecondsCrit, &o.LagSeconds.Crit},
+	} {
+		if r.val == "" {
+			continue
+		}
+		v, err := nagios.ParseRange(r.val)
+		if err != nil {
+			return o, fmt.Errorf("%s: %w", r.flag, err)
+		}
+		*r.dst = v
+	}
+	return o, nil
 }
 
 func clusterOptions(k *checkConfig) (nagios.ClusterOptions, error) {
@@ -190,12 +222,14 @@ func clusterOptions(k *checkConfig) (nagios.ClusterOptions, error) {
 }
 
 // evaluate gathers the sources the check needs and evaluates them.
-func evaluate(ctx context.Context, c *config, k *checkConfig, opts nagios.ClusterOptions, stage *stageTracker, logger log.Logger) (nagios.Result, error) {
+func evaluate(ctx context.Context, c *config, k *checkConfig, opts nagios.ClusterOptions, pgOpts nagios.PostgresOptions, stage *stageTracker, logger log.Logger) (nagios.Result, error) {
 	needCrm := k.what != "corosync"
 	needCoro := k.what == "corosync" || k.what == "all"
+	needPG := k.what == "replication" || k.what == "all"
 	var snap *crm.Snapshot
 	var coro *corosync.Status
-	var crmErr, coroErr error
+	var pgSnap *pg.Snapshot
+	var crmErr, coroErr, pgErr error
 	if k.from != "" {
 		stage.set("GET " + k.from)
 		remote, err := fetchRemote(ctx, k.from)
@@ -204,6 +238,11 @@ func evaluate(ctx context.Context, c *config, k *checkConfig, opts nagios.Cluste
 		}
 		snap, crmErr = fresh(remote.Pacemaker, "pacemaker", c.crmMaxAge)
 		coro, coroErr = fresh(remote.Corosync, "corosync", c.corosyncMaxAge)
+		if p := remote.Postgres; p != nil && needPG { // absent: the exporter runs no postgres collector
+			if pgSnap = p.Snapshot; pgSnap == nil {
+				pgErr = fmt.Errorf("PostgreSQL: %s", orDefault(p.LastError, "no snapshot"))
+			}
+		}
 	} else {
 		if needCrm {
 			stage.set("crm_mon")
@@ -217,6 +256,34 @@ func evaluate(ctx context.Context, c *config, k *checkConfig, opts nagios.Cluste
 			coro, coroErr = corosyncSource(c, k.timeout).Fetch(ctx)
 			_ = logger.Log("source", "corosync", "err", coroErr)
 		}
+		// PostgreSQL is consulted when a connection string is configured.
+		if needPG && (c.pgDSNFile != "" || os.Getenv(pg.EnvDSN) != "") {
+			stage.set("the PostgreSQL queries")
+			dsn, err := pg.LoadDSN(c.pgDSNFile, os.Getenv)
+			if err != nil {
+				return nagios.Result{}, err
+			}
+			client := pg.NewClient(dsn, pg.ClientOptions{ConnectTimeout: c.pgConnectTimeout, QueryTimeout: c.pgQueryTimeout})
+			pgSnap, pgErr = client.Snapshot(ctx)
+			_ = client.Close(context.Background())
+			_ = logger.Log("source", "postgres", "err", pgErr)
+		}
+		if snap != nil && snap.LocalNode == "" && pgSnap != nil {
+			stage.set("crm_node")
+			snap.LocalNode, _ = crm.LocalNodeName(ctx, runner.Exec{}, c.crmNodePath, k.timeout)
+		}
+	}
+	// replication adds the local PostgreSQL's view to the agent's.
+	withPG := func(r nagios.Result) nagios.Result {
+		switch {
+		case pgErr != nil:
+			r.Add(nagios.Critical, "PostgreSQL: %v", pgErr)
+		case pgSnap != nil:
+			o := pgOpts
+			o.PacemakerPromoted, o.PacemakerKnown = snap.LocalPgsqlRole()
+			r.Merge(nagios.CheckPostgres(pgSnap, o))
+		}
+		return r
 	}
 	rep := nagios.ReplicationOptions{SyncMode: k.repMode == "sync"}
 	switch k.what {
@@ -227,7 +294,7 @@ func evaluate(ctx context.Context, c *config, k *checkConfig, opts nagios.Cluste
 		if k.what == "cluster" {
 			return nagios.CheckCluster(snap, opts), nil
 		}
-		return nagios.CheckReplication(snap, rep), nil
+		return withPG(nagios.CheckReplication(snap, rep)), nil
 	case "corosync":
 		if coroErr != nil {
 			return coroFailure("COROSYNC", coroErr)
@@ -241,7 +308,7 @@ func evaluate(ctx context.Context, c *config, k *checkConfig, opts nagios.Cluste
 				return crmFailure("ALL", crmErr)
 			}
 			r := nagios.CheckCluster(snap, opts)
-			r.Merge(nagios.CheckReplication(snap, rep))
+			r.Merge(withPG(nagios.CheckReplication(snap, rep)))
 			return r, nil
 		},
 		func() (nagios.Result, error) {
@@ -295,6 +362,7 @@ func crmFailure(what string, err error) (nagios.Result, error) {
 type remoteState struct {
 	Pacemaker *remoteSource[crm.Snapshot]    `json:"pacemaker,omitempty"`
 	Corosync  *remoteSource[corosync.Status] `json:"corosync,omitempty"`
+	Postgres  *remoteSource[pg.Snapshot]     `json:"postgres,omitempty"`
 }
 
 type remoteSource[T any] struct {

@@ -41,6 +41,9 @@ type config struct {
 	corosyncStack, cfgtoolPath, quorumtoolPath, cmanToolPath string
 	corosyncRefresh, corosyncTimeout, corosyncMaxAge         time.Duration
 
+	pgDSNFile                        string
+	pgConnectTimeout, pgQueryTimeout time.Duration
+
 	check *checkConfig
 }
 
@@ -105,6 +108,11 @@ exporter on every cluster node.`)
 	app.Flag("corosync.refresh-interval", "How often the background refresher runs the corosync/CMAN tools.").Default("15s").DurationVar(&c.corosyncRefresh)
 	app.Flag("corosync.timeout", "Deadline for one corosync/CMAN tool run; its process group is killed on expiry.").Default("5s").DurationVar(&c.corosyncTimeout)
 	app.Flag("corosync.max-age", "Serve no corosync metrics (collector success 0) when the last good snapshot is older than this.").Default("60s").DurationVar(&c.corosyncMaxAge)
+
+	app.Flag("pg.dsn-file", "File holding the local PostgreSQL's connection string (libpq keyword/value or URI). Without it the PGHA_PG_DSN environment variable is read; the libpq variables (PGHOST, PGUSER, PGPASSFILE, ...) fill in the rest. Never pass a password as a flag.").
+		PlaceHolder("PATH").StringVar(&c.pgDSNFile)
+	app.Flag("pg.connect-timeout", "Deadline for connecting to PostgreSQL.").Default("5s").DurationVar(&c.pgConnectTimeout)
+	app.Flag("pg.query-timeout", "statement_timeout and deadline of the per-scrape queries.").Default("5s").DurationVar(&c.pgQueryTimeout)
 
 	c.check = addCheckCommand(app)
 	return app, c

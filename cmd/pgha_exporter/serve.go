@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/pgha/pgha_exporter/crm"
 	"github.com/pgha/pgha_exporter/crm/corosync"
 	"github.com/pgha/pgha_exporter/crm/runner"
+	"github.com/pgha/pgha_exporter/pg"
 )
 
 func serve(c *config, stderr io.Writer) int {
@@ -48,6 +50,29 @@ func serve(c *config, stderr io.Writer) int {
 		ref := startCorosync(ctx, c, logger)
 		enabled["corosync"] = collector.NewCorosyncCollector(ref, c.corosyncMaxAge, logger)
 		waits, api.corosync = append(waits, ref.Wait), ref
+	}
+	if *c.collectors["postgres"] {
+		dsn, err := pg.LoadDSN(c.pgDSNFile, os.Getenv)
+		if err != nil {
+			level.Error(logger).Log("msg", "cannot read the PostgreSQL connection string", "err", err)
+			return 1
+		}
+		client := pg.NewClient(dsn, pg.ClientOptions{ConnectTimeout: c.pgConnectTimeout, QueryTimeout: c.pgQueryTimeout})
+		defer client.Close(context.Background())
+		var role func() (bool, bool)
+		if api.pacemaker != nil {
+			ref := api.pacemaker
+			role = func() (bool, bool) {
+				st := ref.State()
+				if !st.Have || time.Since(st.LastSuccess) > c.crmMaxAge {
+					return false, false
+				}
+				return st.Value.LocalPgsqlRole()
+			}
+		}
+		enabled["postgres"] = collector.NewPostgresCollector(client, collector.PostgresOptions{PacemakerRole: role}, logger)
+		api.postgres = client
+		level.Info(logger).Log("msg", "postgres collector", "dsn", dsn.Redacted(), "dsn_source", dsn.Source())
 	}
 	for name, on := range c.collectors {
 		if _, ok := enabled[name]; *on && !ok {
@@ -152,6 +177,7 @@ const snapshotPath = "/api/v1/snapshot"
 type snapshotAPI struct {
 	pacemaker *collector.Refresher[*crm.Snapshot]
 	corosync  *collector.Refresher[*corosync.Status]
+	postgres  *pg.Client // queried on request: its view is never cached
 }
 
 func (a *snapshotAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -161,6 +187,14 @@ func (a *snapshotAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if a.corosync != nil {
 		doc.Corosync = remoteOf(a.corosync.State())
+	}
+	if a.postgres != nil {
+		doc.Postgres = &remoteSource[pg.Snapshot]{}
+		if snap, err := a.postgres.Snapshot(r.Context()); err != nil {
+			doc.Postgres.LastError = err.Error()
+		} else {
+			doc.Postgres.Snapshot = snap
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if err := json.NewEncoder(w).Encode(doc); err != nil {

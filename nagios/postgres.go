@@ -1,0 +1,118 @@
+package nagios
+
+import (
+	"github.com/pgha/pgha_exporter/pg"
+)
+
+// PostgresOptions tune the local-PostgreSQL part of the replication check.
+type PostgresOptions struct {
+	SyncMode   bool       // a synchronous standby must exist on the primary
+	LagBytes   Thresholds // per standby (primary: replay lag; standby: receive-to-replay backlog)
+	LagSeconds Thresholds // per standby (primary: replay_lag; standby: idle-safe replay lag)
+	// PacemakerPromoted/PacemakerKnown: Pacemaker's role for the local
+	// instance, compared with pg_is_in_recovery().
+	PacemakerPromoted, PacemakerKnown bool
+}
+
+// DefaultPostgresOptions: 16 MiB / 64 MiB and 30 s / 120 s of lag.
+func DefaultPostgresOptions() PostgresOptions {
+	return PostgresOptions{SyncMode: true,
+		LagBytes:   Thresholds{Warn: MustRange("16777216"), Crit: MustRange("67108864")},
+		LagSeconds: Thresholds{Warn: MustRange("30"), Crit: MustRange("120")}}
+}
+
+// CheckPostgres evaluates the local PostgreSQL's replication view.
+func CheckPostgres(s *pg.Snapshot, o PostgresOptions) Result {
+	r := Result{What: "REPLICATION"}
+	role := "primary"
+	if s.InRecovery {
+		role = "standby"
+	}
+	switch {
+	case !o.PacemakerKnown:
+	case o.PacemakerPromoted && s.InRecovery:
+		r.Add(Critical, "role mismatch: Pacemaker promoted this node but PostgreSQL is in recovery")
+	case !o.PacemakerPromoted && !s.InRecovery:
+		r.Add(Critical, "role mismatch: PostgreSQL is a primary but Pacemaker does not run it promoted (split brain risk)")
+	default:
+		r.Add(OK, "PostgreSQL %s agrees with Pacemaker", role)
+	}
+	if s.InRecovery {
+		standbyFindings(&r, s, o)
+	} else {
+		primaryFindings(&r, s, o)
+	}
+	if a := s.Archiver; a != nil && a.Failing() {
+		r.Add(Warning, "WAL archiving failing (%d failures, last %s)", a.FailedCount, orDefault(a.LastFailedWAL, "?"))
+	}
+	return r
+}
+
+func primaryFindings(r *Result, s *pg.Snapshot, o PostgresOptions) {
+	streaming := 0
+	for _, sb := range s.Standbys {
+		name := orDefault(sb.ApplicationName, sb.ClientAddr)
+		if sb.State == "streaming" {
+			streaming++
+		} else {
+			r.Add(Warning, "standby %s is %s", name, orDefault(sb.State, "unknown"))
+		}
+		if b, ok := sb.LagBytes[pg.StageReplay]; ok {
+			if st := o.LagBytes.State(float64(b)); st != OK {
+				r.Add(st, "standby %s replay lag %d bytes", name, b)
+			}
+			r.AddPerf(Perf{Label: "lag_bytes_" + name, Value: float64(b), UOM: "B", Warn: o.LagBytes.Warn, Crit: o.LagBytes.Crit, Min: ptr(0)})
+		}
+		if sec, ok := sb.LagSeconds[pg.StageReplay]; ok {
+			if st := o.LagSeconds.State(sec); st != OK {
+				r.Add(st, "standby %s replay lag %.1fs", name, sec)
+			}
+			r.AddPerf(Perf{Label: "lag_seconds_" + name, Value: sec, UOM: "s", Warn: o.LagSeconds.Warn, Crit: o.LagSeconds.Crit, Min: ptr(0)})
+		}
+	}
+	r.Add(OK, "%d standby(s) streaming", streaming)
+	r.AddPerf(Perf{Label: "standbys_streaming", Value: float64(streaming), Min: ptr(0)})
+	n, ok := s.SyncStandbyCount()
+	if !ok {
+		r.Add(Unknown, "sync state of the standbys is not visible to this role (grant pg_monitor)")
+		return
+	}
+	r.AddPerf(Perf{Label: "sync_standbys", Value: float64(n), Crit: crit(o.SyncMode), Min: ptr(0)})
+	if risk, ok := s.WritesBlockedRisk(); ok && risk {
+		r.Add(Critical, "writes are blocked: synchronous_standby_names wants %d sync standby(s), %d connected", s.Sync.Num, n)
+		return
+	}
+	switch {
+	case n > 0:
+		r.Add(OK, "%d sync standby(s)", n)
+	case o.SyncMode:
+		r.Add(Critical, "no synchronous standby: commits are not protected")
+	}
+}
+
+func standbyFindings(r *Result, s *pg.Snapshot, o PostgresOptions) {
+	if s.HasWALReceiverView() {
+		if s.WALReceiver == nil {
+			r.Add(Critical, "no WAL receiver: this standby is not replicating")
+		} else if s.WALReceiver.Status != "streaming" {
+			r.Add(Critical, "WAL receiver %s", s.WALReceiver.Status)
+		} else {
+			r.Add(OK, "WAL receiver streaming from %s", orDefault(s.WALReceiver.SenderHost, "the primary"))
+		}
+	}
+	if b, ok := s.ReplayLagBytes(); ok {
+		if st := o.LagBytes.State(float64(b)); st != OK {
+			r.Add(st, "replay backlog %d bytes", b)
+		}
+		r.AddPerf(Perf{Label: "replay_lag_bytes", Value: float64(b), UOM: "B", Warn: o.LagBytes.Warn, Crit: o.LagBytes.Crit, Min: ptr(0)})
+	}
+	if sec, ok := s.ReplayLagSeconds(); ok {
+		if st := o.LagSeconds.State(sec); st != OK {
+			r.Add(st, "replay lag %.1fs", sec)
+		}
+		r.AddPerf(Perf{Label: "replay_lag_seconds", Value: sec, UOM: "s", Warn: o.LagSeconds.Warn, Crit: o.LagSeconds.Crit, Min: ptr(0)})
+	}
+	if s.ReplayPaused != nil && *s.ReplayPaused {
+		r.Add(Warning, "WAL replay paused (pg_wal_replay_resume())")
+	}
+}

@@ -1,6 +1,8 @@
 package nagios
 
 import (
+	"fmt"
+
 	"github.com/pgha/pgha_exporter/pg"
 )
 
@@ -50,8 +52,12 @@ func CheckPostgres(s *pg.Snapshot, o PostgresOptions) Result {
 
 func primaryFindings(r *Result, s *pg.Snapshot, o PostgresOptions) {
 	streaming := 0
+	seen := map[string]int{}
 	for _, sb := range s.Standbys {
 		name := orDefault(sb.ApplicationName, sb.ClientAddr)
+		if seen[name]++; seen[name] > 1 { // perfdata labels must be unique
+			name = fmt.Sprintf("%s_%d", name, seen[name])
+		}
 		if sb.State == "streaming" {
 			streaming++
 		} else {

@@ -13,7 +13,6 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/pgha/pgha_exporter/crm/corosync"
 	"github.com/pgha/pgha_exporter/crm/runner"
@@ -218,22 +217,7 @@ func TestCorosyncCollectorFailures(t *testing.T) {
 // testdata/corosync/<name>.prom (go test -update rewrites it) and lints it.
 func checkCorosyncGolden(t *testing.T, u *corosyncTestCollector, name string) {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(u); err != nil {
-		t.Fatal(err)
-	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got := buf.Bytes()
+	got := exposition(t, u)
 	want := golden(t, filepath.Join("testdata", "corosync", name+".prom"), got)
 	if err := testutil.CollectAndCompare(u, bytes.NewReader(want)); err != nil {
 		t.Error(err)

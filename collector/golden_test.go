@@ -1,10 +1,14 @@
 package collector
 
 import (
+	"bytes"
 	"flag"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 )
 
 // update rewrites golden files: go test ./collector/ -update (read the diff
@@ -28,4 +32,24 @@ func golden(t *testing.T, path string, got []byte) []byte {
 		t.Fatalf("golden file: %v (run with -update to create it)", err)
 	}
 	return want
+}
+
+// exposition renders what c exports in the text format, through a pedantic
+// registry (which rejects inconsistent metrics).
+func exposition(t *testing.T, c prometheus.Collector) []byte {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.Bytes()
 }

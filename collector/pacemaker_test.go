@@ -16,7 +16,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/pgha/pgha_exporter/crm"
 	"github.com/pgha/pgha_exporter/crm/crmtest"
@@ -46,24 +45,6 @@ func loadSnapshot(t *testing.T, monFile, cibFile string) *crm.Snapshot {
 		t.Fatalf("%s: %v", monFile, err)
 	}
 	return snap
-}
-
-func exposition(t *testing.T, c prometheus.Collector) []byte {
-	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(c)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return buf.Bytes()
 }
 
 // TestPacemakerGolden renders every usable crm_mon fixture and compares the

@@ -3,7 +3,6 @@ package collector
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/pgha/pgha_exporter/pg"
 )
@@ -44,43 +42,9 @@ func newPostgresTestCollector(c Collector) postgresTestCollector {
 	return postgresTestCollector{c: c, err: new(error)}
 }
 
-// loadPostgresFixture decodes testdata/postgres/<name>.json (a pg.Snapshot
-// with its raw fields) and derives the rest, as pg.Client does.
+// loadPostgresFixture decodes testdata/postgres/<name>.json.
 func loadPostgresFixture(t *testing.T, name string) *pg.Snapshot {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "postgres", name+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fx struct {
-		Comment string `json:"_comment"`
-		pg.Snapshot
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&fx); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	fx.Snapshot.Derive()
-	return &fx.Snapshot
-}
-
-// postgresExposition renders what c exports, in the text format.
-func postgresExposition(t *testing.T, c prometheus.Collector) []byte {
-	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(c)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	for _, mf := range mfs {
-		if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return buf.Bytes()
+	return loadPGSnapshot(t, filepath.Join("testdata", "postgres", name+".json"))
 }
 
 func pgPacemakerSays(promoted bool) func() (bool, bool) {
@@ -112,7 +76,7 @@ func TestPostgresGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			snap := loadPostgresFixture(t, tt.fixture)
 			c := newPostgresTestCollector(NewPostgresCollector(postgresFake{snap: snap}, PostgresOptions{PacemakerRole: tt.role}, log.NewNopLogger()))
-			want := golden(t, filepath.Join("testdata", "postgres", name+".prom"), postgresExposition(t, c))
+			want := golden(t, filepath.Join("testdata", "postgres", name+".prom"), exposition(t, c))
 			if err := testutil.CollectAndCompare(c, bytes.NewReader(want)); err != nil {
 				t.Error(err)
 			}
@@ -135,7 +99,7 @@ func TestPostgresGolden(t *testing.T) {
 func TestPostgresDown(t *testing.T) {
 	boom := errors.New("pg: connect to host=db port=5432 user=mon dbname=postgres password=xxxxx: connection refused")
 	c := newPostgresTestCollector(NewPostgresCollector(postgresFake{err: boom}, PostgresOptions{PacemakerRole: pgPacemakerSays(true)}, log.NewNopLogger()))
-	want := golden(t, filepath.Join("testdata", "postgres", "down.prom"), postgresExposition(t, c))
+	want := golden(t, filepath.Join("testdata", "postgres", "down.prom"), exposition(t, c))
 	if err := testutil.CollectAndCompare(c, bytes.NewReader(want)); err != nil {
 		t.Error(err)
 	}
@@ -157,7 +121,7 @@ pgha_scrape_collector_success{collector="postgres"} 0
 	}
 
 	nilSnap := newPostgresTestCollector(NewPostgresCollector(postgresFake{}, PostgresOptions{}, log.NewNopLogger()))
-	postgresExposition(t, nilSnap)
+	exposition(t, nilSnap)
 	if *nilSnap.err == nil {
 		t.Error("a nil snapshot without error was accepted")
 	}
@@ -180,7 +144,7 @@ func TestPostgresPasswordNeverExported(t *testing.T) {
 	pc := NewPostgresCollector(client, PostgresOptions{}, logger)
 	logger.Log("msg", "using DSN", "dsn", dsn)
 	exp := NewExporter(map[string]Collector{"postgres": pc}, 5*time.Second, logger)
-	text := postgresExposition(t, exp)
+	text := exposition(t, exp)
 	updErr := pc.Update(context.Background(), make(chan prometheus.Metric, 10))
 	if updErr == nil {
 		t.Fatal("no error from a closed port")
@@ -192,4 +156,17 @@ func TestPostgresPasswordNeverExported(t *testing.T) {
 	if !strings.Contains(string(text), "pgha_postgres_up 0") || !strings.Contains(logs.String(), "password=xxxxx") {
 		t.Errorf("unexpected output:\n%s", all)
 	}
+}
+
+func loadPGSnapshot(t *testing.T, path string) *pg.Snapshot {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := pg.DecodeSnapshot(data)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return s
 }

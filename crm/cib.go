@@ -7,16 +7,9 @@ import "fmt"
 // by rules keep Node empty and HasRule set; those over resource sets or
 // patterns name the set or pattern as Resource.
 func ParseConstraints(data []byte) ([]LocationConstraint, error) {
-	root, err := parseDOM(data)
+	cons, err := section(data, "constraints")
 	if err != nil {
-		return nil, fmt.Errorf("constraints: %w", err)
-	}
-	cons := root
-	if root.name != "constraints" {
-		cons = find(root, "constraints")
-		if cons == nil {
-			return nil, fmt.Errorf("constraints: no <constraints> element under <%s>", root.name)
-		}
+		return nil, err
 	}
 	out := []LocationConstraint{}
 	cons.each("rsc_location", func(e *element) {
@@ -63,15 +56,9 @@ type Colocation struct {
 // ParseColocations reads the two-resource rsc_colocation constraints from
 // the same input as ParseConstraints.
 func ParseColocations(data []byte) ([]Colocation, error) {
-	root, err := parseDOM(data)
+	cons, err := section(data, "constraints")
 	if err != nil {
-		return nil, fmt.Errorf("constraints: %w", err)
-	}
-	cons := root
-	if root.name != "constraints" {
-		if cons = find(root, "constraints"); cons == nil {
-			return nil, fmt.Errorf("constraints: no <constraints> element under <%s>", root.name)
-		}
+		return nil, err
 	}
 	out := []Colocation{}
 	cons.each("rsc_colocation", func(e *element) {
@@ -97,16 +84,9 @@ func ParseColocations(data []byte) ([]Colocation, error) {
 // pgsql agent keeps <rsc>-data-status there, and crm_mon does not show the
 // attributes of offline nodes.
 func ParseCIBNodes(data []byte) (map[string][]Attribute, error) {
-	root, err := parseDOM(data)
+	nodes, err := section(data, "nodes")
 	if err != nil {
-		return nil, fmt.Errorf("cib nodes: %w", err)
-	}
-	nodes := root
-	if root.name != "nodes" {
-		nodes = find(root, "nodes")
-		if nodes == nil {
-			return nil, fmt.Errorf("cib nodes: no <nodes> element under <%s>", root.name)
-		}
+		return nil, err
 	}
 	out := map[string][]Attribute{}
 	nodes.each("node", func(n *element) {
@@ -123,6 +103,22 @@ func ParseCIBNodes(data []byte) (map[string][]Attribute, error) {
 		out[name] = attrs
 	})
 	return out, nil
+}
+
+// section parses a cibadmin --scope output, or a whole CIB, and returns the
+// named section.
+func section(data []byte, name string) (*element, error) {
+	root, err := parseDOM(data)
+	if err != nil {
+		return nil, fmt.Errorf("cib %s: %w", name, err)
+	}
+	if root.name == name {
+		return root, nil
+	}
+	if e := find(root, name); e != nil {
+		return e, nil
+	}
+	return nil, fmt.Errorf("cib %s: no <%s> element under <%s>", name, name, root.name)
 }
 
 // find returns the first element with the given name, depth first.

@@ -2,8 +2,9 @@ package nagios
 
 import (
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/pgha/pgha_exporter/crm"
@@ -83,7 +84,7 @@ func CheckCluster(snap *crm.Snapshot, o ClusterOptions) Result {
 		}
 	}
 	r.AddPerf(Perf{Label: "resources_failed", Value: float64(failed), Min: ptr(0)})
-	for _, clone := range sortedKeys(promoted) {
+	for _, clone := range slices.Sorted(maps.Keys(promoted)) {
 		r.AddPerf(Perf{Label: "promoted_" + clone, Value: float64(len(promoted[clone])), Crit: MustRange("1:1"), Min: ptr(0)})
 	}
 	return r
@@ -307,13 +308,4 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -1,6 +1,8 @@
 package pg
 
 import (
+	"bytes"
+	"encoding/json"
 	"time"
 )
 
@@ -342,4 +344,21 @@ func (s *Snapshot) ReplayLagSeconds() (float64, bool) {
 		return 0, false
 	}
 	return *s.age(s.LastReplayTimestamp), true
+}
+
+// DecodeSnapshot reads a recorded Snapshot (JSON of its raw fields, with an
+// optional "_comment") strictly and derives the computed fields, as Client
+// does after a query. Unknown fields are an error.
+func DecodeSnapshot(data []byte) (*Snapshot, error) {
+	var fx struct {
+		Comment string `json:"_comment"`
+		Snapshot
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&fx); err != nil {
+		return nil, err
+	}
+	fx.Snapshot.Derive()
+	return &fx.Snapshot, nil
 }

@@ -2,8 +2,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -64,8 +65,8 @@ func configArgs(app *kingpin.Application, path string, args []string, checkMode 
 	}
 	set := flagsSet(app, args)
 	var out []configArg
-	for _, section := range sortedKeys(doc) {
-		for _, key := range sortedKeys(doc[section]) {
+	for _, section := range slices.Sorted(maps.Keys(doc)) {
+		for _, key := range slices.Sorted(maps.Keys(doc[section])) {
 			name := section + "." + key
 			flag := app.GetFlag(name)
 			if section == "check" {
@@ -162,13 +163,4 @@ func flagsSet(app *kingpin.Application, args []string) map[string]bool {
 		}
 	}
 	return set
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

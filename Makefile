@@ -1,4 +1,4 @@
-# pgha_exporter: make build | test | demo | lint | bench | fuzz | fixtures
+# pgha_exporter: make build | test | demo | lint | bench | fuzz | fixtures | package
 GO       ?= go
 BIN      := bin/pgha_exporter
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
@@ -10,7 +10,7 @@ LDFLAGS  := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) 
 FUZZTIME ?= 5m
 DEMO_ADDR ?= 127.0.0.1:9732
 
-.PHONY: all build deps test lint bench fuzz fixtures demo clean
+.PHONY: all build deps test unit e2e lint bench fuzz fixtures demo demo-down clean package package-test
 
 all: build
 
@@ -21,9 +21,17 @@ build:
 deps:
 	bash .ci/install-deps.sh
 
-# The one test command (CI runs it through .ci/run).
-test: deps lint build
-	$(GO) test -count=1 -timeout 30m ./...
+# The one test command (CI runs it through .ci/run): unit, integration (real
+# PostgreSQL, corosync, Nagios) and, under CI or with PGHA_E2E=1 as root, the
+# live 3-node cluster suite.
+test: deps lint build unit e2e
+
+unit:
+	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v /test/e2e)
+
+# The live-cluster suite (test/lab): runs when CI is set or PGHA_E2E=1, as root.
+e2e: build
+	$(GO) test -count=1 -timeout 75m -v ./test/e2e
 
 lint:
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi
@@ -40,12 +48,22 @@ fuzz:
 fixtures:
 	bash crm/testdata/generate.sh
 
-# Runs the exporter on a healthy 3-node pgsql cluster rendered by the real crm_mon (no cluster needed).
+# The live 3-node lab with an exporter per node and Prometheus (root, network
+# namespaces); elsewhere, or with PGHA_DEMO=fixture, the exporter on a healthy
+# cluster rendered by the real crm_mon.
 demo: build
-	@echo "pgha_exporter serving a recorded 3-node cluster at http://$(DEMO_ADDR)/metrics (Ctrl-C stops)"
-	$(BIN) --web.listen-address=$(DEMO_ADDR) \
-	  --crm.mon-file=crm/testdata/generated/healthy/crm_mon.xml --crm.cib-file=crm/testdata/generated/healthy/cib.xml \
-	  --crm.node-name=pgdb1 --no-collector.corosync --no-collector.postgres
+	DEMO_ADDR=$(DEMO_ADDR) bash test/lab/demo.sh
+
+demo-down:
+	bash test/lab/lab.sh down
+
+# Builds dist/*.deb and dist/*.rpm with nfpm from packaging/nfpm.yaml (packaging/README.md).
+package: build
+	BIN='$(BIN)' GO='$(GO)' sh packaging/package.sh
+
+# Builds the packages, installs the .deb on this machine, checks it and purges it (root).
+package-test:
+	PGHA_PACKAGE_TEST=1 $(GO) test -count=1 -v -timeout 20m ./packaging/
 
 clean:
 	rm -rf bin dist

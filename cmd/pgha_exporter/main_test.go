@@ -440,6 +440,7 @@ func TestCheckFailurePaths(t *testing.T) {
 		{"crm_mon never answers", []string{"cluster", "--crm.mon-path=" + hang, "-t", "2s"}, 3, "PGHA CLUSTER UNKNOWN - timeout after 2s while running crm_mon"},
 		{"timeout state", []string{"cluster", "--crm.mon-path=" + hang, "-t", "1s", "--timeout-state=critical"}, 2, "PGHA CLUSTER CRITICAL - timeout after 1s while running crm_mon"},
 		{"unreadable file", []string{"cluster", "--crm.mon-file=/nonexistent.xml"}, 3, "PGHA UNKNOWN - reading --crm.mon-file"},
+		{"unreadable DSN file", []string{"replication", "--crm.mon-file=" + filepath.Join(crmtest.Generated(t), "healthy", "crm_mon.xml"), "--pg.dsn-file=/nonexistent/dsn"}, 3, "PGHA UNKNOWN - "},
 		{"exporter down", []string{"cluster", "--from=http://127.0.0.1:1"}, 3, "PGHA UNKNOWN - --from:"},
 	}
 	for _, c := range cases {
@@ -531,5 +532,22 @@ func TestConfigFile(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run([]string{"--config.file=/nonexistent.yml"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "no such file") {
 		t.Errorf("missing file: %d %q", code, errb.String())
+	}
+}
+
+// TestServeUnreadableDSN: an unreadable DSN file stops start-up with exit 1
+// and one error line naming it.
+func TestServeUnreadableDSN(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"--web.listen-address=127.0.0.1:0", "--pg.dsn-file=/nonexistent/dsn", "--no-collector.corosync",
+		"--crm.mon-file=" + filepath.Join(crmtest.Generated(t), "healthy", "crm_mon.xml")}, &out, &errb)
+	var errors []string
+	for _, l := range strings.Split(errb.String(), "\n") {
+		if strings.Contains(l, "level=error") {
+			errors = append(errors, l)
+		}
+	}
+	if code != 1 || len(errors) != 1 || !strings.Contains(errors[0], "/nonexistent/dsn") {
+		t.Errorf("exit %d, error lines %q", code, errors)
 	}
 }

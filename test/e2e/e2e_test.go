@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -279,6 +280,7 @@ func TestCluster(t *testing.T) {
 		run  func(*testing.T)
 	}{
 		{"healthy", healthy},
+		{"unprivileged-exporter", unprivileged},
 		{"sync-standby-postgres-killed", syncStandbyKilled},
 		{"primary-postgres-killed", primaryKilled},
 		{"primary-power-loss", primaryPowerLoss},
@@ -503,4 +505,94 @@ func nodeStandby(t *testing.T) {
 	}
 	lab(t, time.Minute, "fault", "unstandby", "pgdb3")
 	recoverLab(t)
+}
+
+// unprivileged: the exporter run as the packages' unprivileged user "pgha"
+// (member of haclient, allowed in corosync by a uidgid entry, no root)
+// serves the Pacemaker and corosync collectors without errors, and so does
+// the check command.
+func unprivileged(t *testing.T) {
+	created := false
+	if _, err := exec.Command("id", "pgha").Output(); err != nil {
+		out, err := exec.Command("useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+			"--shell", "/usr/sbin/nologin", "--groups", "haclient", "pgha").CombinedOutput()
+		if err != nil {
+			t.Fatalf("useradd pgha: %v\n%s", err, out)
+		}
+		created = true
+	} else if out, err := exec.Command("usermod", "-aG", "haclient", "pgha").CombinedOutput(); err != nil {
+		t.Fatalf("usermod: %v\n%s", err, out)
+	}
+	if created {
+		t.Cleanup(func() { _ = exec.Command("userdel", "pgha").Run() })
+	}
+	// A copy of the binary that pgha may execute wherever the checkout is.
+	dir, err := os.MkdirTemp("", "pgha-e2e-bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "pgha_exporter")
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// corosync admits IPC clients by uid or primary group: allow pgha. The
+	// entry goes before the user does (cleanups run last-in first-out): a
+	// uidgid entry naming an unknown user stops corosync from starting.
+	lab(t, time.Minute, "exec", "pgdb1", "sh", "-c",
+		"mkdir -p /etc/corosync/uidgid.d && printf 'uidgid {\\n    uid: pgha\\n}\\n' > /etc/corosync/uidgid.d/pgha && corosync-cfgtool -R")
+	t.Cleanup(func() {
+		lab(t, time.Minute, "exec", "pgdb1", "sh", "-c", "rm -f /etc/corosync/uidgid.d/pgha && corosync-cfgtool -R")
+	})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, "bash", labSh, "exec", "pgdb1", "runuser", "-u", "pgha", "--", exe,
+		"--web.listen-address=10.77.0.11:9733", "--crm.node-name=pgdb1", "--crm.refresh-interval=2s",
+		"--corosync.refresh-interval=2s", "--no-collector.postgres")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // lab.sh, nsenter, runuser and the exporter
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cancel()
+			<-done
+		}
+		cancel()
+	})
+	var body []byte
+	waitFor(t, "the unprivileged exporter to serve both collectors", 60*time.Second, func() (bool, string) {
+		body, _ = monCurl("http://10.77.0.11:9733/metrics")
+		s := string(body)
+		return strings.Contains(s, `pgha_scrape_collector_success{collector="pacemaker"} 1`) &&
+			strings.Contains(s, `pgha_scrape_collector_success{collector="corosync"} 1`), tail(logs.Bytes(), 5)
+	})
+	for _, want := range []string{`pgha_pacemaker_crm_mon_stage{stage="ok"} 1`, "pgha_corosync_quorate 1", `pgha_pgsql_status{node="pgdb1",resource="postgresql",status="PRI"} 1`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("unprivileged exporter lacks %s", want)
+		}
+	}
+	if strings.Contains(logs.String(), "level=error") {
+		t.Errorf("unprivileged exporter logged errors:\n%s", logs.String())
+	}
+	out, err := exec.Command("bash", labSh, "exec", "pgdb1", "runuser", "-u", "pgha", "--", exe, "check", "all",
+		"--crm.node-name=pgdb1", "--stonith-disabled=ok").Output()
+	if err != nil {
+		t.Errorf("check all as pgha: %v\n%s", err, out)
+	}
 }

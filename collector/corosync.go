@@ -2,8 +2,6 @@ package collector
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -89,18 +87,10 @@ func (c *corosyncCollector) Update(_ context.Context, ch chan<- prometheus.Metri
 	st := c.refresher.State()
 	now := c.now()
 	c.refresh.collect(ch, now, statusOf(st))
-	if !st.Have || st.Value == nil {
-		if st.LastErr != nil {
-			return fmt.Errorf("no corosync snapshot yet: %w", st.LastErr)
-		}
-		return errors.New("no corosync snapshot yet")
+	if err := usable(st, now, c.maxAge, "corosync"); err != nil {
+		return err
 	}
-	age := now.Sub(st.LastSuccess)
-	if c.maxAge > 0 && age > c.maxAge {
-		return fmt.Errorf("corosync %w: last good refresh %s ago (limit %s), last error: %v",
-			ErrStale, age.Round(time.Second), c.maxAge, st.LastErr)
-	}
-	level.Debug(c.logger).Log("msg", "serving corosync snapshot", "age_seconds", age.Seconds())
+	level.Debug(c.logger).Log("msg", "serving corosync snapshot", "age_seconds", now.Sub(st.LastSuccess).Seconds())
 	c.collectStatus(ch, st.Value)
 	return nil
 }

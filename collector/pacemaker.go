@@ -151,15 +151,8 @@ func (c *PacemakerCollector) Update(_ context.Context, ch chan<- prometheus.Metr
 			gauge(ch, c.d.stage, boolFloat(s == current), string(s))
 		}
 	}
-	if !st.Have {
-		if st.LastErr != nil {
-			return fmt.Errorf("no crm_mon snapshot yet: %w", st.LastErr)
-		}
-		return errors.New("no crm_mon snapshot yet")
-	}
-	if age := now.Sub(st.LastSuccess); age > c.maxAge {
-		return fmt.Errorf("%w: last good crm_mon snapshot is %s old (max %s); last error: %v",
-			ErrStale, age.Round(time.Second), c.maxAge, st.LastErr)
+	if err := usable(st, now, c.maxAge, "crm_mon"); err != nil {
+		return err
 	}
 	for _, m := range c.metricsFor(st.Value) {
 		ch <- m

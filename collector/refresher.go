@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -162,6 +163,22 @@ func newRefreshDescs(subsystem, what string) refreshDescs {
 
 // ErrStale is returned by a collector whose last good snapshot is too old.
 var ErrStale = errors.New("snapshot is stale")
+
+// usable says why a collector must not serve the refresher's snapshot: none
+// yet, or older than maxAge (0: no limit). what names the source.
+func usable[T any](st RefreshState[T], now time.Time, maxAge time.Duration, what string) error {
+	if !st.Have {
+		if st.LastErr != nil {
+			return fmt.Errorf("no %s snapshot yet: %w", what, st.LastErr)
+		}
+		return fmt.Errorf("no %s snapshot yet", what)
+	}
+	if age := now.Sub(st.LastSuccess); maxAge > 0 && age > maxAge {
+		return fmt.Errorf("%w: last good %s snapshot is %s old (max %s); last error: %v",
+			ErrStale, what, age.Round(time.Second), maxAge, st.LastErr)
+	}
+	return nil
+}
 
 func (d refreshDescs) collect(ch chan<- prometheus.Metric, now time.Time, st refreshStatus) {
 	if st.have {

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -304,8 +305,6 @@ func and(a, b *bool) *bool {
 	return &v
 }
 
-var roleOrder = map[crm.Role]int{crm.RoleStopped: 0, crm.RoleStarted: 1, crm.RoleUnpromoted: 2, crm.RolePromoted: 3}
-
 func resourceMetrics(d *pacemakerDescs, m *metricSet, st *crm.Status) {
 	for _, c := range st.Clones {
 		unique := ""
@@ -317,9 +316,6 @@ func resourceMetrics(d *pacemakerDescs, m *metricSet, st *crm.Status) {
 			m.gauge(d.resourceTargetRole, 1, c.ID, string(c.TargetRole))
 		}
 	}
-	counts := map[string]map[crm.Role]float64{}
-	groupRole := map[string]crm.Role{} // cloned group instance -> lowest member role
-	var groupOrder []string
 	flags := map[[2]string]*instanceFlags{}
 	var flagOrder [][2]string
 	for _, r := range st.Resources {
@@ -345,27 +341,6 @@ func resourceMetrics(d *pacemakerDescs, m *metricSet, st *crm.Status) {
 			f.active, f.failed, f.blocked = or(f.active, r.Active), or(f.failed, r.Failed), or(f.blocked, r.Blocked)
 			f.ignored, f.orphaned, f.managed = or(f.ignored, r.FailureIgnored), or(f.orphaned, r.Orphaned), and(f.managed, r.Managed)
 		}
-		if r.Clone == "" {
-			continue
-		}
-		if counts[r.Clone] == nil {
-			counts[r.Clone] = map[crm.Role]float64{}
-		}
-		if r.Group != "" {
-			prev, seen := groupRole[r.Clone+"\x00"+r.Group]
-			if !seen {
-				groupOrder = append(groupOrder, r.Clone+"\x00"+r.Group)
-			}
-			if !seen || roleOrder[r.Role] < roleOrder[prev] {
-				groupRole[r.Clone+"\x00"+r.Group] = r.Role
-			}
-			continue
-		}
-		counts[r.Clone][r.Role]++
-	}
-	for _, k := range groupOrder {
-		clone := k[:strings.IndexByte(k, 0)]
-		counts[clone][groupRole[k]]++
 	}
 	for _, key := range flagOrder {
 		f := flags[key]
@@ -377,18 +352,16 @@ func resourceMetrics(d *pacemakerDescs, m *metricSet, st *crm.Status) {
 		m.optBool(d.resourceOrphaned, f.orphaned, key[0], key[1])
 	}
 	for _, c := range st.Clones {
+		counts := map[crm.Role]float64{}
+		for _, inst := range st.CloneInstances(c.ID) {
+			counts[inst.Role]++
+		}
 		for _, role := range cloneRoles {
-			m.gauge(d.cloneInstances, counts[c.ID][role], c.ID, string(role))
+			m.gauge(d.cloneInstances, counts[role], c.ID, string(role))
+			delete(counts, role)
 		}
-		extra := make([]string, 0)
-		for role := range counts[c.ID] {
-			if roleOrder[role] == 0 && role != crm.RoleStopped {
-				extra = append(extra, string(role))
-			}
-		}
-		sort.Strings(extra)
-		for _, role := range extra {
-			m.gauge(d.cloneInstances, counts[c.ID][crm.Role(role)], c.ID, role)
+		for _, role := range slices.Sorted(maps.Keys(counts)) { // pending roles, when seen
+			m.gauge(d.cloneInstances, counts[role], c.ID, string(role))
 		}
 	}
 }

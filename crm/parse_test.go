@@ -384,3 +384,19 @@ func TestParseRejects(t *testing.T) {
 		t.Error("over-deep nesting accepted")
 	}
 }
+
+// TestCloneInstances: a promotable cloned group counts once per instance,
+// with its members' lowest role.
+func TestCloneInstances(t *testing.T) {
+	st := parseFile(t, shared(t, "crm_mon-xml-legacy/pcmk-1.1.12_pcsd-3nodes-clones-ms-groups.xml"))
+	insts := st.CloneInstances("group3-master")
+	promoted := 0
+	for _, in := range insts {
+		if in.Role == RolePromoted {
+			promoted++
+		}
+	}
+	if len(insts) != 3 || promoted != 1 {
+		t.Errorf("group3-master: %d instances, %d promoted; want 3 and 1: %+v", len(insts), promoted, insts)
+	}
+}

@@ -1,6 +1,9 @@
 package crm
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Agents whose node attributes this package decodes.
 const (
@@ -203,4 +206,45 @@ func (s *Snapshot) LocalPgsqlRole() (promoted, known bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// CloneInstance is one instance of a clone: a primitive instance, or one
+// instance of a cloned group, whose role is its members' lowest role
+// (stopped < started < unpromoted < promoted) and whose nodes are theirs.
+type CloneInstance struct {
+	ID    string   `json:"id"`
+	Role  Role     `json:"role"`
+	Nodes []string `json:"nodes,omitempty"`
+}
+
+var roleRank = map[Role]int{RoleStopped: 0, RoleStarted: 1, RoleUnpromoted: 2, RolePromoted: 3}
+
+// CloneInstances lists the instances of the clone, in document order.
+func (s *Status) CloneInstances(clone string) []CloneInstance {
+	var out []CloneInstance
+	group := map[string]int{} // cloned group instance id -> index in out
+	for _, r := range s.Resources {
+		if r.Clone != clone {
+			continue
+		}
+		if r.Group == "" {
+			out = append(out, CloneInstance{ID: r.ID, Role: r.Role, Nodes: r.Nodes})
+			continue
+		}
+		i, seen := group[r.Group]
+		if !seen {
+			group[r.Group] = len(out)
+			out = append(out, CloneInstance{ID: r.Group, Role: r.Role, Nodes: append([]string(nil), r.Nodes...)})
+			continue
+		}
+		if roleRank[r.Role] < roleRank[out[i].Role] {
+			out[i].Role = r.Role
+		}
+		for _, n := range r.Nodes {
+			if !slices.Contains(out[i].Nodes, n) {
+				out[i].Nodes = append(out[i].Nodes, n)
+			}
+		}
+	}
+	return out
 }

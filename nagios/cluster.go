@@ -176,9 +176,9 @@ func promotableFindings(r *Result, st *crm.Status) map[string][]string {
 			continue
 		}
 		promoted[c.ID] = []string{}
-		for _, res := range st.Resources {
-			if res.Clone == c.ID && res.Role == crm.RolePromoted {
-				promoted[c.ID] = append(promoted[c.ID], res.Nodes...)
+		for _, inst := range st.CloneInstances(c.ID) {
+			if inst.Role == crm.RolePromoted {
+				promoted[c.ID] = append(promoted[c.ID], inst.Nodes...)
 			}
 		}
 		switch n := len(promoted[c.ID]); {

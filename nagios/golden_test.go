@@ -256,3 +256,26 @@ func TestCorosyncGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryCrmMonFixture: the cluster check over every crm_mon fixture the
+// parser and collector tests use (all versions and roots); error and
+// start-up states go through the same classification as the command.
+func TestEveryCrmMonFixture(t *testing.T) {
+	fixtures := crmtest.CrmMonFixtures(t)
+	names := make([]string, 0, len(fixtures))
+	for n := range fixtures {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		snap, err := (&crm.Source{MonFile: fixtures[name], Location: time.UTC}).Fetch(context.Background())
+		var got string
+		if err != nil {
+			got = "source error: " + err.Error() + "\n"
+		} else {
+			got = render(CheckCluster(snap, DefaultClusterOptions()))
+		}
+		file := "all/" + strings.ReplaceAll(strings.TrimSuffix(name, ".xml"), "/", "__")
+		compareGolden(t, file, got)
+	}
+}

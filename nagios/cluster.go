@@ -48,7 +48,7 @@ func CheckCluster(snap *crm.Snapshot, o ClusterOptions) Result {
 	if sum.DC == nil {
 		r.Add(Critical, "no DC elected")
 	} else {
-		r.Add(OK, "DC %s", sum.DC.Name)
+		r.Add(OK, "DC %s", orDefault(sum.DC.Name, "elected (name not reported)"))
 		switch {
 		case isFalse(sum.DC.WithQuorum):
 			r.Add(Critical, "partition WITHOUT quorum")

@@ -6,6 +6,7 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -116,7 +117,7 @@ func (e *Exporter) run(ctx context.Context, name string, c Collector, ch chan<- 
 // panicError reports a recovered panic from a collector.
 type panicError struct{ v any }
 
-func (p panicError) Error() string { return "panic in collector: " + sprint(p.v) }
+func (p panicError) Error() string { return fmt.Sprint("panic in collector: ", p.v) }
 
 func safeUpdate(ctx context.Context, c Collector, ch chan<- prometheus.Metric) (err error) {
 	defer func() {

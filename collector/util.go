@@ -1,13 +1,10 @@
 package collector
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
-
-func sprint(v any) string { return fmt.Sprint(v) }
 
 func newDesc(subsystem, name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc(prometheus.BuildFQName(namespace, subsystem, name), help, labels, nil)

@@ -2,7 +2,6 @@ package crm
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -364,11 +363,3 @@ func SplitOpKey(key string) (rsc, task string, interval time.Duration) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// String renders a short description for logs.
-func (s *Status) String() string {
-	if s == nil {
-		return "<nil>"
-	}
-	return fmt.Sprintf("%s crm_mon: %d nodes, %d resource instances", s.Format, len(s.Nodes), len(s.Resources))
-}

@@ -622,10 +622,7 @@ func TestPackageVersion(t *testing.T) {
 // the binary: every global flag of `pgha_exporter --help-long` must appear
 // in it (commented out, with its default).
 func TestEnvFileListsEveryFlag(t *testing.T) {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
-	}
+	goBin := "go"
 	bin := filepath.Join(t.TempDir(), "pgha_exporter")
 	if r := run(t, 10*time.Minute, "", nil, goBin, "build", "-o", bin, "./cmd/pgha_exporter"); r.err != nil {
 		t.Fatalf("go build: %v\n%s", r.err, r.out)

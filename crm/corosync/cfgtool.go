@@ -272,5 +272,3 @@ func parseNodeID(s string) (uint32, error) {
 	}
 	return uint32(v), err
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -286,6 +286,9 @@ func TestCluster(t *testing.T) {
 		{"primary-power-loss", primaryPowerLoss},
 		{"async-standby-network-loss", asyncNetworkLoss},
 		{"node-standby", nodeStandby},
+		{"vip-rep-failure", vipRepFailure},
+		{"two-standbys-network-loss", twoStandbysNetworkLoss},
+		{"all-nodes-network-loss", allNetworkLoss},
 	} {
 		if !t.Run(sc.name, sc.run) {
 			// Bring the cluster back (links up, nodes powered on, standby
@@ -595,4 +598,71 @@ func unprivileged(t *testing.T) {
 	if err != nil {
 		t.Errorf("check all as pgha: %v\n%s", err, out)
 	}
+}
+
+// vipRepFailure: the primary's vip-rep address disappears; its monitor fails,
+// it is restarted in place (migration-threshold=0) and its fail count shows.
+func vipRepFailure(t *testing.T) {
+	t0 := time.Now()
+	lab(t, time.Minute, "fault", "vip-rep-fail")
+	metric := waitFor(t, "a vip-rep fail count on pgdb1", 90*time.Second, func() (bool, string) {
+		return all(nodes, func(m map[string]*dto.MetricFamily) bool {
+			return !is(m, 0, "pgha_pacemaker_failcount", "resource=vip-rep", "node=pgdb1") &&
+				is(m, 1, "pgha_pacemaker_resource_active", "resource=vip-rep", "node=pgdb1")
+		})
+	})
+	waitAlert(t, "PghaResourceFailCountRising", "firing", 90*time.Second)
+	record(t, "vip-rep failure", metric, time.Since(t0), "PghaResourceFailCountRising")
+	if m := scrape("pgdb1"); pgsqlStatusOf(m, "pgdb1") != "PRI" || !is(m, 1, "pgha_postgres_sync_standbys") {
+		t.Errorf("a vip-rep restart must leave the primary and its sync standby: %s", labStatus())
+	}
+	if code, out := check(t, "pgdb1", "cluster"); code == 0 || !strings.Contains(out, "vip-rep") {
+		t.Errorf("check cluster on pgdb1 after a vip-rep failure: exit %d\n%s", code, out)
+	}
+	recoverLab(t)
+}
+
+// twoStandbysNetworkLoss: both standbys cut off; no partition has quorum and
+// Pacemaker stops PostgreSQL everywhere (no-quorum-policy=stop).
+func twoStandbysNetworkLoss(t *testing.T) {
+	t0 := time.Now()
+	lab(t, time.Minute, "fault", "net-down", "pgdb2")
+	lab(t, time.Minute, "fault", "net-down", "pgdb3")
+	metric := waitFor(t, "pgdb1 without quorum", 90*time.Second, func() (bool, string) {
+		return all([]string{"pgdb1"}, func(m map[string]*dto.MetricFamily) bool {
+			return is(m, 0, "pgha_corosync_quorate")
+		})
+	})
+	waitFor(t, "PostgreSQL stopped on pgdb1", 120*time.Second, func() (bool, string) {
+		return all([]string{"pgdb1"}, func(m map[string]*dto.MetricFamily) bool {
+			return is(m, 0, "pgha_postgres_up")
+		})
+	})
+	waitAlert(t, "PghaCorosyncQuorumLost", "firing", 120*time.Second)
+	record(t, "two standbys network loss", metric, time.Since(t0), "PghaCorosyncQuorumLost")
+	if code, out := check(t, "pgdb1", "corosync"); code != 2 {
+		t.Errorf("check corosync on the inquorate pgdb1: exit %d\n%s", code, out)
+	}
+	recoverLab(t)
+}
+
+// allNetworkLoss: every node cut off; no exporter answers Prometheus, every
+// node alone stops PostgreSQL.
+func allNetworkLoss(t *testing.T) {
+	t0 := time.Now()
+	for _, n := range nodes {
+		lab(t, time.Minute, "fault", "net-down", n)
+	}
+	metric := waitFor(t, "no exporter answering", 60*time.Second, func() (bool, string) {
+		body, err := monCurl(promURL + "/api/v1/query?query=sum(up%7Bjob%3D%22pgha%22%7D)")
+		return err == nil && strings.Contains(string(body), `"0"]`), string(body)
+	})
+	waitAlert(t, "PghaExporterDown", "pending", 60*time.Second)
+	record(t, "all nodes network loss", metric, time.Since(t0), "PghaExporterDown(pending)")
+	for _, n := range nodes {
+		if code, out := check(t, n, "cluster"); code != 2 {
+			t.Errorf("check cluster on the isolated %s: exit %d\n%s", n, code, out)
+		}
+	}
+	recoverLab(t)
 }

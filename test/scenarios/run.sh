@@ -66,7 +66,9 @@ now_ms() { date +%s%3N; }
 lab() { bash "$LAB" "$@"; }
 prom() { ip netns exec pgmon curl -sf --max-time 20 "$PROM/api/v1/$1" "${@:2}"; }
 status() { lab status 2>/dev/null || echo "status-failed"; }
-HEALTHY_RE=$(lab help | sed -n 's/^Healthy regex: //p')
+# The reference state exactly: pgdb1 PRI, pgdb2 HS:sync, pgdb3 HS:async.
+HEALTHY_RE='quorum=yes dc=pgdb[123] online=3/3 promoted=pgdb1 vip=pgdb1 pgdb1=PRI pgdb2=HS:sync pgdb3=HS:async standby=- maint=no failed=0 '
+ANY_HEALTHY_RE=$(lab help | sed -n 's/^Healthy regex: //p')
 
 # healthy_for SECS TIMEOUT: poll until the reference state has held SECS seconds,
 # the exporters answer and Prometheus shows no firing alert but
@@ -105,6 +107,14 @@ reset_lab() {
       lab down >&2 || lab down --hard >&2 || true
       lab up >&2
     fi
+  fi
+  # recover accepts either standby as the sync one; the scenarios need pgdb2.
+  if [[ $(status) =~ $ANY_HEALTHY_RE && ! $(status) =~ $HEALTHY_RE ]]; then
+    log "reset: making pgdb2 the sync standby (pgdb3 in standby for a moment)"
+    lab fault standby pgdb3 >&2
+    lab wait-state 'pgdb2=HS:sync' 180 >&2 || true
+    lab fault unstandby pgdb3 >&2
+    lab wait-state "$HEALTHY_RE" 180 >&2 || true
   fi
   if ! healthy_for "$BASELINE" 300; then
     log "not healthy for ${BASELINE}s within 300s ($(status)); recover once more"

@@ -47,7 +47,7 @@ func main() {
 	}
 	var b bytes.Buffer
 	header(&b, eps)
-	b.WriteString("| # | Scenario (fault injected) | Roles at the fault | Settled state (lab status line) | Settled | First metric change | Alerts fired on the lab (after the fault) | `check all` exit per node | Commit |\n")
+	b.WriteString("| # | Scenario (fault injected) | Roles at the fault | Settled state (lab status line) | Settled | First metric change | Alerts fired on the lab (after the fault) | `check all` on each running node (exit, summary) | Commit |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for n := 1; n < len(titles); n++ {
 		ep, ok := byNum[n]
@@ -140,14 +140,16 @@ func row(b *bytes.Buffer, ep scenarios.Episode) {
 	}
 	var checks []string
 	for _, n := range ep.Nodes {
-		checks = append(checks, fmt.Sprintf("%s %d", n.Name, n.CheckExit))
+		first, _, _ := strings.Cut(n.Check, "\n")
+		first = strings.TrimPrefix(strings.TrimSpace(first), "PGHA ALL ")
+		checks = append(checks, fmt.Sprintf("%s: %d %s", n.Name, n.CheckExit, strings.ReplaceAll(first, "|", "\\|")))
 	}
 	if len(checks) == 0 {
 		checks = []string{"no node running"}
 	}
 	fmt.Fprintf(b, "| %d | %s (`%s`) | %s | %s | %s | %s | %s | %s | %s |\n",
 		m.Number, titles[m.Number], strings.Join(m.Fault, "`, `"), roles(m.StartStatus), statusShort(final),
-		secs(settled), fc, strings.Join(al, "<br>"), strings.Join(checks, ", "), short(m.Commit)+dirty(m.Modified))
+		secs(settled), fc, strings.Join(al, "<br>"), strings.Join(checks, "<br>"), short(m.Commit)+dirty(m.Modified))
 }
 
 var statusFields = regexp.MustCompile(`(quorum|online|promoted|vip|pgdb[123]|standby|maint|failed|view)=(\S+)`)

@@ -551,3 +551,47 @@ func TestServeUnreadableDSN(t *testing.T) {
 		t.Errorf("exit %d, error lines %q", code, errors)
 	}
 }
+
+// TestStalenessAgreement: for --crm.max-age 0 (no limit), 1s and the default,
+// the exporter's pacemaker collector and 'check --from' given the same limit
+// call the same snapshot fresh or stale (one rule, crm.Stale).
+func TestStalenessAgreement(t *testing.T) {
+	mon := filepath.Join(crmtest.Generated(t), "healthy", "crm_mon.xml")
+	for _, tc := range []struct {
+		name  string
+		flag  []string
+		stale bool
+	}{
+		{"no limit", []string{"--crm.max-age=0s"}, false},
+		{"1s", []string{"--crm.max-age=1s"}, true},
+		{"default", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// One crm_mon read at start, then none for an hour: the snapshot ages.
+			args := append([]string{"--crm.mon-file=" + mon, "--crm.refresh-interval=1h", "--no-collector.corosync", "--no-collector.postgres"}, tc.flag...)
+			e := start(t, "http", args...)
+			var body string
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				body, _ = e.scrape(t, 2*time.Second)
+				if age, ok := metricValue(body, "pgha_pacemaker_snapshot_age_seconds"); ok && age >= 1.5 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("snapshot never aged past 1.5s:\n%s", body)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			success, ok := metricValue(body, `pgha_scrape_collector_success{collector="pacemaker"}`)
+			if !ok {
+				t.Fatalf("no pacemaker collector success in:\n%s", body)
+			}
+			code, out, _ := runCheckCLI(append([]string{"cluster", "--from=http://" + e.addr, "--stonith-disabled=ok"}, tc.flag...)...)
+			checkStale := code == 3 && strings.Contains(out, "snapshot is")
+			metricStale := success == 0
+			if metricStale != checkStale || metricStale != tc.stale {
+				t.Errorf("metrics stale=%v (success %v), check stale=%v (exit %d: %s), want stale=%v", metricStale, success, checkStale, code, out, tc.stale)
+			}
+		})
+	}
+}

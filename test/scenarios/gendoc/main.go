@@ -47,7 +47,7 @@ func main() {
 	}
 	var b bytes.Buffer
 	header(&b, eps)
-	b.WriteString("| # | Scenario (fault injected) | Roles at the fault | Settled state (lab status line) | Settled | First metric change | Alerts fired on the lab (after the fault) | `check all` on each running node (exit, summary) | Commit |\n")
+	b.WriteString("| # | Scenario (fault injected) | Roles at the fault | Settled state (lab status line) | Settled | First metric change | Alerts fired on the lab (after the fault) | `check all` on each running node (exit, summary) | Exporter / lab commit |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for n := 1; n < len(titles); n++ {
 		ep, ok := byNum[n]
@@ -106,10 +106,10 @@ checks: [checks.md](checks.md).
   ` + "`firing`" + ` (rule evaluation every 5 s, so ±5 s), with the rules of the recorded commit.
 - The machine: 2 cores shared with other builds; the times are those of a loaded host.
 `)
-	commits := map[string]bool{}
+	seen := map[string]bool{}
 	vers := ""
 	for _, ep := range eps {
-		commits[short(ep.Meta.Commit)] = true
+		seen[commits(ep.Meta)] = true
 		if vers == "" {
 			v := ep.Meta.Versions
 			vers = fmt.Sprintf("Pacemaker %s, corosync %s, resource-agents %s, PostgreSQL %s, Prometheus %s",
@@ -117,11 +117,11 @@ checks: [checks.md](checks.md).
 		}
 	}
 	var cs []string
-	for c := range commits {
+	for c := range seen {
 		cs = append(cs, c)
 	}
 	sort.Strings(cs)
-	fmt.Fprintf(b, "- Versions: %s. Recorded at commit(s) %s.\n\n", vers, strings.Join(cs, ", "))
+	fmt.Fprintf(b, "- Versions: %s. Recorded with the exporter (and lab checkout) at commit(s) %s.\n\n", vers, strings.Join(cs, ", "))
 }
 
 func row(b *bytes.Buffer, ep scenarios.Episode) {
@@ -149,7 +149,7 @@ func row(b *bytes.Buffer, ep scenarios.Episode) {
 	}
 	fmt.Fprintf(b, "| %d | %s (`%s`) | %s | %s | %s | %s | %s | %s | %s |\n",
 		m.Number, titles[m.Number], strings.Join(m.Fault, "`, `"), roles(m.StartStatus), statusShort(final),
-		secs(settled), fc, strings.Join(al, "<br>"), strings.Join(checks, "<br>"), short(m.Commit)+dirty(m.Modified))
+		secs(settled), fc, strings.Join(al, "<br>"), strings.Join(checks, "<br>"), commits(m))
 }
 
 var statusFields = regexp.MustCompile(`(quorum|online|promoted|vip|pgdb[123]|standby|maint|failed|view)=(\S+)`)
@@ -235,9 +235,24 @@ func short(c string) string {
 	return c
 }
 
+var revision = regexp.MustCompile(`revision: ([0-9a-f]+)`)
+
+// commits: the exporter's revision, then the checkout that ran the lab when it
+// differs (run.sh uses the checkout's lab and rules, and bin/pgha_exporter).
+func commits(m scenarios.Meta) string {
+	exp := "?"
+	if r := revision.FindStringSubmatch(m.Versions["exporter"]); r != nil {
+		exp = short(r[1])
+	}
+	if short(m.Commit) == exp {
+		return exp + dirty(m.Modified)
+	}
+	return exp + " / " + short(m.Commit) + dirty(m.Modified)
+}
+
 func dirty(m bool) string {
 	if m {
-		return " (modified)"
+		return " (lab or rules modified)"
 	}
 	return ""
 }

@@ -1159,7 +1159,7 @@ cmd_recover() {
     stage_begin "standbys rejoined"
     # A standby holding PGSQL.lock (a former primary) is re-seeded at once; one
     # that merely failed (killed standby, ...) first gets a plain cleanup; any
-    # standby still not streaming after 90 s is re-seeded from vip-rep.
+    # standby still not streaming after 150 s is re-seeded from vip-rep.
     local okre
     okre=$(ref_re "$p")
     for n in "${NODES[@]}"; do
@@ -1177,7 +1177,7 @@ cmd_recover() {
             crm crm_resource --cleanup -r mspostgresql -N "$n" >/dev/null 2>&1 || true
         fi
     done
-    if ! wait_state "$okre" 90; then
+    if ! wait_state "$okre" 150; then
         collect_status
         for n in "${NODES[@]}"; do
             [[ $n == "$p" || ${ST_PG[$n]} =~ ^HS:(sync|async)$ ]] && continue

@@ -36,10 +36,27 @@ var notReproducible = map[int]string{}
 func main() {
 	dir := flag.String("dir", "alerts/testdata/scenarios", "recordings")
 	out := flag.String("o", "docs/failover-scenarios.md", "output file")
+	summary := flag.Bool("summary", false, "print the latencies as plain text instead")
 	flag.Parse()
 	eps, err := scenarios.Load(*dir)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *summary {
+		for _, ep := range eps {
+			settled, _ := ep.Settled()
+			fc := "none"
+			if c, ok := ep.FirstChange(); ok {
+				fc = secs(c.MS)
+			}
+			fmt.Printf("%2d %-24s first change %-7s settled %-7s recover %s\n", ep.Meta.Number, ep.Meta.Slug, fc, secs(settled), secs(ep.Meta.RecoverMS))
+			for _, f := range ep.FiredAlerts() {
+				if f.Labels["alertname"] != "PghaStonithDisabled" {
+					fmt.Printf("     %-7s %s\n", secs(f.First), alertLabel(f.Labels))
+				}
+			}
+		}
+		return
 	}
 	byNum := map[int]scenarios.Episode{}
 	for _, ep := range eps {

@@ -649,6 +649,7 @@ func twoStandbysNetworkLoss(t *testing.T) {
 // allNetworkLoss: every node cut off; no exporter answers Prometheus, every
 // node alone stops PostgreSQL.
 func allNetworkLoss(t *testing.T) {
+	waitAlertGone(t, "PghaExporterDown") // the standbys' exporters were unreachable just before
 	t0 := time.Now()
 	for _, n := range nodes {
 		lab(t, time.Minute, "fault", "net-down", n)

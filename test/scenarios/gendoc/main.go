@@ -138,7 +138,16 @@ checks: [checks.md](checks.md).
 		cs = append(cs, c)
 	}
 	sort.Strings(cs)
-	fmt.Fprintf(b, "- Versions: %s. Recorded with the exporter (and lab checkout) at commit(s) %s.\n\n", vers, strings.Join(cs, ", "))
+	fmt.Fprintf(b, "- Versions: %s. Recorded with the exporter (and lab checkout) at commit(s) %s.\n", vers, strings.Join(cs, ", "))
+	tut, planned := 0, 0
+	for _, ep := range eps {
+		if ep.Meta.Number <= 23 {
+			tut++
+		} else {
+			planned++
+		}
+	}
+	fmt.Fprintf(b, "- Recorded: %d of the tutorial's 23 scenarios, %d of the 2 planned actions.\n\n", tut, planned)
 }
 
 func row(b *bytes.Buffer, ep scenarios.Episode) {

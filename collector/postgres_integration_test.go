@@ -315,6 +315,8 @@ func TestPostgresIntegration(t *testing.T) {
 			t.Fatalf("docs/metrics.md has no version row for %d", rel.Major)
 		}
 		v := &versionRun{rel: rel, row: row, documented: names}
+		fmt.Fprintf(&v.transcript, "# The PostgreSQL findings of check replication on PostgreSQL %s, scenario by scenario\n"+
+			"# (collector.TestPostgresIntegration; WAL file names, failure counts and lag values normalised).\n\n", rel.Version())
 		t.Run(fmt.Sprintf("pg%d", rel.Major), func(t *testing.T) {
 			start := time.Now()
 			postgresScenarios(t, v)

@@ -54,7 +54,8 @@ var Releases = []Release{
 const EnvCache = "PGHA_TEST_PG_CACHE"
 
 // CacheDir is where fetched releases are kept, one directory per package
-// version, outside the repository: $PGHA_TEST_PG_CACHE, else
+// version (which Start also keeps its initdb template in, pgdata-template),
+// outside the repository: $PGHA_TEST_PG_CACHE, else
 // /var/cache/pgha_exporter/postgres for root (the servers run as the
 // postgres user, which cannot enter /root), else the user's cache directory
 // (~/.cache/pgha_exporter/postgres).

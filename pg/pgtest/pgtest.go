@@ -102,11 +102,12 @@ type Node struct {
 // recovery.conf before.
 func Start(tb testing.TB, opts Options) *Cluster {
 	tb.Helper()
-	var bin string
+	var bin, template string
 	if opts.Major == 0 {
 		bin = BinDir(tb)
 	} else {
 		bin = Binaries(tb, opts.Major)
+		template = filepath.Join(bin, "..", "..", "pgdata-template")
 	}
 	c := &Cluster{bin: bin, Standbys: map[string]*Node{}}
 	if os.Geteuid() == 0 {
@@ -137,7 +138,7 @@ func Start(tb testing.TB, opts Options) *Cluster {
 	ports := freePorts(tb, 1+len(opts.Standbys))
 	c.Primary = c.newNode(tb, "pgdb1", ports[0])
 	p := c.Primary
-	c.run(tb, "initdb", "-D", p.DataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
+	c.initdb(tb, p.DataDir, template)
 	c.Major = p.major(tb)
 	if opts.Major != 0 && c.Major != opts.Major {
 		tb.Fatalf("%s made a PostgreSQL %d cluster, want %d", bin, c.Major, opts.Major)
@@ -201,6 +202,39 @@ host all ` + MonitorUser + ` 127.0.0.1/32 scram-sha-256
 		c.WaitStreaming(tb, name)
 	}
 	return c
+}
+
+// initdb creates a data directory: a copy of template when it exists, else
+// with initdb, keeping a copy as template when one is named. initdb is the
+// costliest step of a cluster's start; its output differs only in the
+// system identifier, which no test depends on.
+func (c *Cluster) initdb(tb testing.TB, dataDir, template string) {
+	tb.Helper()
+	if template != "" {
+		if _, err := os.Stat(filepath.Join(template, "PG_VERSION")); err == nil {
+			if err := copyDir(template, dataDir); err != nil {
+				tb.Fatalf("copying %s: %v", template, err)
+			}
+			return
+		}
+	}
+	c.run(tb, "initdb", "-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
+	if template == "" {
+		return
+	}
+	// Copied next to the template and renamed, so that no test copies a
+	// half-written one; a parallel test may have won the race.
+	tmp := template + fmt.Sprintf(".tmp-%d", os.Getpid())
+	err := copyDir(dataDir, tmp)
+	if err == nil {
+		err = os.Rename(tmp, template)
+	}
+	if err != nil {
+		_ = os.RemoveAll(tmp)
+		if _, statErr := os.Stat(filepath.Join(template, "PG_VERSION")); statErr != nil {
+			tb.Logf("keeping %s as the initdb template: %v", dataDir, err)
+		}
+	}
 }
 
 // major reads the data directory's PG_VERSION.

@@ -152,7 +152,7 @@ func (c *PacemakerCollector) Update(_ context.Context, ch chan<- prometheus.Metr
 			gauge(ch, c.d.stage, boolFloat(s == current), string(s))
 		}
 	}
-	if err := usable(st, now, c.maxAge, "crm_mon"); err != nil {
+	if err := Usable(st, now, c.maxAge, "crm_mon"); err != nil {
 		return err
 	}
 	for _, m := range c.metricsFor(st.Value) {

@@ -127,7 +127,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return unknownf(stdout, "%v", err)
 		}
 		fmt.Fprintf(stderr, "pgha_exporter: %v\n", err)
-		return 1
+		return 2 // a bad configuration is a usage error, like a bad flag
 	}
 	userArgs := args
 	var extra []configArg
@@ -170,6 +170,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "pgha_exporter: %v (see --help)\n", err)
 		return 2
+	}
+	if err := validateSources(c); err != nil {
+		return configFail(err)
 	}
 	switch cmd {
 	case "serve":

@@ -115,6 +115,19 @@ exporter on every cluster node.`)
 	return app, c
 }
 
+// serveOnly are the flags the check command never reads; its --help leaves
+// them out (they stay accepted, so one configuration file serves both).
+var serveOnly = []string{"web.listen-address", "web.systemd-socket", "web.config.file", "web.telemetry-path",
+	"web.max-requests", "crm.refresh-interval", "crm.timeout", "corosync.refresh-interval", "corosync.timeout"}
+
+func hideServeFlags(app *kingpin.Application) {
+	for _, name := range serveOnly {
+		if f := app.GetFlag(name); f != nil {
+			f.Hidden()
+		}
+	}
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
 	checkMode := isCheck(args)
 	errOut := stderr
@@ -122,6 +135,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		errOut = stdout // plugins write nothing on stderr
 	}
 	app, c := newApp(stdout, errOut)
+	if checkMode {
+		hideServeFlags(app)
+	}
 	configFail := func(err error) int {
 		if checkMode {
 			return unknownf(stdout, "%v", err)

@@ -617,3 +617,27 @@ func TestCheckHonoursCollectorFlags(t *testing.T) {
 		t.Errorf("serve: exit %d, %q", code, errb.String())
 	}
 }
+
+// TestCheckHelpListsItsFlags: check --help shows the check's own flags and the
+// source flags it shares with serve, not the serve-only ones.
+func TestCheckHelpListsItsFlags(t *testing.T) {
+	code, out, _ := runCheckCLI("--help")
+	if code != 3 {
+		t.Errorf("exit %d", code)
+	}
+	for _, want := range []string{"--crm.mon-file", "--pg.dsn-file", "--lag-bytes-warning", "--crm.max-age", "collector.corosync", "--from"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check --help lacks %s", want)
+		}
+	}
+	for _, name := range serveOnly {
+		if strings.Contains(out, "--"+name) {
+			t.Errorf("check --help lists the serve-only flag --%s", name)
+		}
+	}
+	var serveHelp bytes.Buffer
+	run([]string{"--help"}, &serveHelp, io.Discard)
+	if !strings.Contains(serveHelp.String(), "--web.listen-address") {
+		t.Errorf("serve --help lost --web.listen-address:\n%s", serveHelp.String())
+	}
+}

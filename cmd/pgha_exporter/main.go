@@ -115,6 +115,19 @@ exporter on every cluster node.`)
 	return app, c
 }
 
+// serveOnly are the flags the check command never reads; its --help leaves
+// them out (they stay accepted, so one configuration file serves both).
+var serveOnly = []string{"web.listen-address", "web.systemd-socket", "web.config.file", "web.telemetry-path",
+	"web.max-requests", "crm.refresh-interval", "crm.timeout", "corosync.refresh-interval", "corosync.timeout"}
+
+func hideServeFlags(app *kingpin.Application) {
+	for _, name := range serveOnly {
+		if f := app.GetFlag(name); f != nil {
+			f.Hidden()
+		}
+	}
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
 	checkMode := isCheck(args)
 	errOut := stderr
@@ -122,12 +135,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		errOut = stdout // plugins write nothing on stderr
 	}
 	app, c := newApp(stdout, errOut)
+	if checkMode {
+		hideServeFlags(app)
+	}
 	configFail := func(err error) int {
 		if checkMode {
 			return unknownf(stdout, "%v", err)
 		}
 		fmt.Fprintf(stderr, "pgha_exporter: %v\n", err)
-		return 1
+		return 2 // a bad configuration is a usage error, like a bad flag
 	}
 	userArgs := args
 	var extra []configArg
@@ -170,6 +186,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "pgha_exporter: %v (see --help)\n", err)
 		return 2
+	}
+	if err := validateSources(c); err != nil {
+		return configFail(err)
 	}
 	switch cmd {
 	case "serve":

@@ -168,20 +168,15 @@ func resourceFindings(r *Result, st *crm.Status, o ClusterOptions, maintenanceMo
 	}
 }
 
-// promotedNodes returns the promoted nodes of every promotable clone (an
-// empty list for a clone promoted nowhere).
+// promotedNodes returns the primaries (crm.Status.Primaries) of every
+// promotable clone, an empty list for a clone without one.
 func promotedNodes(st *crm.Status) map[string][]string {
 	promoted := map[string][]string{}
 	for _, c := range st.Clones {
 		if !c.Promotable {
 			continue
 		}
-		promoted[c.ID] = []string{}
-		for _, inst := range st.CloneInstances(c.ID) {
-			if inst.Role == crm.RolePromoted {
-				promoted[c.ID] = append(promoted[c.ID], inst.Nodes...)
-			}
-		}
+		promoted[c.ID] = append([]string{}, st.Primaries(c.ID)...)
 	}
 	return promoted
 }
@@ -196,7 +191,7 @@ func promotableFindings(r *Result, st *crm.Status, promoted map[string][]string)
 		case c.TargetRole == crm.RoleStopped || c.TargetRole == crm.RoleUnpromoted:
 			r.Add(OK, "%s disabled (target role %s)", c.ID, c.TargetRole)
 		case n == 0:
-			r.Event(Critical, "NO PRIMARY: no promoted instance of %s", c.ID)
+			r.Event(Critical, "NO PRIMARY: no promoted instance of %s on a clean, online node", c.ID)
 		case n > 1:
 			r.Event(Critical, "%d promoted instances of %s (%s)", n, c.ID, strings.Join(promoted[c.ID], ", "))
 		default:

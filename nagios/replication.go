@@ -2,6 +2,7 @@ package nagios
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pgha/pgha_exporter/crm"
@@ -51,10 +52,21 @@ func CheckReplication(snap *crm.Snapshot, o ReplicationOptions) Result {
 	}
 	for _, rsc := range rscs {
 		var pri, sync, async, streaming, candidates []string
+		// Who is primary is Pacemaker's promoted instance on a clean node
+		// (crm.Status.Primaries); a PRI attribute elsewhere is left over.
+		clone := st.CloneOf(rsc)
+		primaries := st.Primaries(clone)
+		if clone == "" {
+			primaries = nil
+		}
 		for _, p := range byRsc[rsc] {
 			switch p.Status {
 			case "PRI":
-				pri = append(pri, p.Node)
+				if clone == "" || slices.Contains(primaries, p.Node) {
+					pri = append(pri, p.Node)
+				} else {
+					r.Add(Warning, "%s on %s: stale PRI attribute (the instance there is not promoted, failed, or the node is lost)", rsc, p.Node)
+				}
 			case "HS:sync":
 				sync = append(sync, p.Node)
 			case "HS:async", "HS:potential":

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -181,6 +182,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err != nil {
+		err = nameBadFlag(app, args, err)
 		if checkMode {
 			return unknownf(stdout, "%v (see pgha_exporter check --help)", err)
 		}
@@ -198,4 +200,53 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "pgha_exporter: unknown command %q\n", cmd)
 	return 2
+}
+
+// nameBadFlag puts the flag in front of a value error kingpin reports
+// without it ("time: invalid duration \"abc\""), with the form it accepts:
+// each flag argument is parsed alone until the one that fails is found.
+func nameBadFlag(app *kingpin.Application, args []string, err error) error {
+	if strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "--") {
+		return err // kingpin named it already
+	}
+	var cmd []string
+	if isCheck(args) {
+		cmd = []string{"check", "all"}
+	}
+	for i, a := range args {
+		if !strings.HasPrefix(a, "--") || a == "--" {
+			continue
+		}
+		one := append(append([]string{}, cmd...), a)
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		if !hasValue && i+1 < len(args) {
+			one = append(one, args[i+1])
+		}
+		probe, _ := newApp(io.Discard, io.Discard)
+		probe.Terminate(func(int) {})
+		if _, perr := probe.Parse(one); perr != nil {
+			return fmt.Errorf("--%s: %w (want %s)", name, perr, acceptedForm(app, name))
+		}
+	}
+	return err
+}
+
+// acceptedForm describes what a flag takes, from its default value's type.
+func acceptedForm(app *kingpin.Application, name string) string {
+	for _, f := range app.Model().FlagGroupModel.Flags {
+		if f.Name != name {
+			continue
+		}
+		switch fmt.Sprintf("%T", f.Value) {
+		case "*kingpin.durationValue":
+			return "a duration such as 10s, 500ms or 1m30s"
+		case "*kingpin.intValue", "*kingpin.int64Value", "*kingpin.uintValue", "*kingpin.uint64Value":
+			return "a whole number"
+		case "*kingpin.float64Value":
+			return "a number"
+		case "*kingpin.boolValue":
+			return "true or false"
+		}
+	}
+	return "see --help"
 }

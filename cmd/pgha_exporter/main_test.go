@@ -444,6 +444,7 @@ func TestCheckFailurePaths(t *testing.T) {
 		{"exporter down", []string{"cluster", "--from=http://127.0.0.1:1"}, 3, "PGHA UNKNOWN - --from:"},
 		{"cib file without mon file", []string{"cluster", "--crm.cib-file=/nonexistent.xml"}, 3, "PGHA UNKNOWN - --crm.cib-file needs --crm.mon-file"},
 		{"bad size unit", []string{"replication", "--lag-bytes-warning=16XB"}, 3, `PGHA UNKNOWN - --lag-bytes-warning: invalid threshold range "16XB"`},
+		{"bad duration names the flag", []string{"cluster", "--crm.max-age", "abc"}, 3, `PGHA UNKNOWN - --crm.max-age: time: invalid duration "abc" (want a duration such as 10s`},
 		{"disabled collector", []string{"corosync", "--no-collector.corosync"}, 3, "PGHA UNKNOWN - check corosync needs the collector"},
 	}
 	for _, c := range cases {
@@ -611,6 +612,10 @@ func TestCheckHonoursCollectorFlags(t *testing.T) {
 	code, out, _ = runCheckCLI("all", "--crm.mon-file="+mon, "--corosync.cfgtool-path=/nonexistent/corosync-cfgtool", "--stonith-disabled=ok")
 	if code != 3 || !strings.Contains(out, "corosync") {
 		t.Errorf("with the corosync collector enabled the missing tool must show: exit %d:\n%s", code, out)
+	}
+	var bad bytes.Buffer
+	if code := run([]string{"--web.max-requests=x"}, io.Discard, &bad); code != 2 || !strings.HasPrefix(bad.String(), "pgha_exporter: --web.max-requests: ") || !strings.Contains(bad.String(), "want a whole number") {
+		t.Errorf("serve: bad int: exit %d, %q", code, bad.String())
 	}
 	var errb bytes.Buffer
 	if code := run([]string{"--crm.cib-file=/nonexistent.xml"}, io.Discard, &errb); code != 2 || !strings.Contains(errb.String(), "--crm.cib-file needs --crm.mon-file") {

@@ -10,24 +10,27 @@ import (
 const MaxErrorLine = 200
 
 // OneLine returns msg as one line of at most MaxErrorLine characters for a
-// pager: each line trimmed, empty lines dropped, a line equal to an earlier
-// one dropped (pgx reports the same dial error once per attempt, e.g. with
-// and without TLS), the rest joined with "; ", runs of white space made one
-// space, and a longer result cut with "...".
+// pager: runs of white space made one space, empty lines dropped, a line
+// that the lines before it already contain dropped (pgx reports the same
+// dial error once per attempt, e.g. with and without TLS), the rest joined
+// with "; " (with " " after a line that ends in ":"), and a longer result
+// cut with "...".
 func OneLine(msg string) string {
-	var parts []string
-	seen := map[string]bool{}
+	var b strings.Builder
 	for _, l := range strings.Split(msg, "\n") {
 		l = strings.Join(strings.Fields(l), " ")
-		if l == "" || seen[l] {
+		if l == "" || strings.Contains(b.String(), l) {
 			continue
 		}
-		seen[l] = true
-		parts = append(parts, l)
+		if b.Len() > 0 {
+			if !strings.HasSuffix(b.String(), ":") {
+				b.WriteString(";")
+			}
+			b.WriteString(" ")
+		}
+		b.WriteString(l)
 	}
-	s := strings.Join(parts, "; ")
-	// A part that ends in ":" introduced the lines that followed it.
-	s = strings.ReplaceAll(s, ":; ", ": ")
+	s := b.String()
 	if utf8.RuneCountInString(s) <= MaxErrorLine {
 		return s
 	}

@@ -127,8 +127,14 @@ func TestHostilePasswordServe(t *testing.T) {
 		if l := pgtest.Leaks(pages, refPages, pw); len(l) > 0 {
 			t.Errorf("password %q: the pages leak %q", pw, l)
 		}
-		if lastError != refErr {
-			t.Errorf("password %q: last_error %q, want %q", pw, lastError, refErr)
+		// The connection summary up to the masked password must read the
+		// same; what follows is the network's answer, which another process
+		// taking the closed port over can change, so only the leak check
+		// above applies to it.
+		got, _, ok1 := strings.Cut(lastError, "password=xxxxx")
+		want, _, ok2 := strings.Cut(refErr, "password=xxxxx")
+		if !ok1 || !ok2 || got != want {
+			t.Errorf("password %q: last_error %q, want it to start like %q", pw, lastError, refErr)
 		}
 	}
 }

@@ -127,7 +127,7 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 func TestRootsGiveSameMetrics(t *testing.T) {
 	d := newPacemakerDescs()
 	skip := map[*prometheus.Desc]bool{d.monInfo: true}
-	dirs := crmtest.Glob(t, filepath.Join(crmtest.SharedFixtures(t), "live-*", "0*", "pgdb*"))
+	dirs := crmtest.Glob(t, filepath.Join(crmtest.Corpus(t), "live-*", "0*", "pgdb*"))
 	gen, _ := filepath.Glob(filepath.Join(crmtest.Generated(t), "*"))
 	pairs := 0
 	for _, dir := range append(dirs, gen...) {
@@ -148,7 +148,7 @@ func TestRootsGiveSameMetrics(t *testing.T) {
 }
 
 func TestPacemakerContract(t *testing.T) {
-	live := filepath.Join(crmtest.SharedFixtures(t), "live-pcmk-2.1.5-pgsql-4.12-pg15")
+	live := filepath.Join(crmtest.Corpus(t), "live-pcmk-2.1.5-pgsql-4.12-pg15")
 	snap := loadSnapshot(t, filepath.Join(live, "05-primary-postgres-killed-failover/pgdb1/crm_mon.xml"),
 		filepath.Join(live, "01-healthy/pgdb1/cibadmin-Q.xml"))
 	c := snapshotCollector{d: newPacemakerDescs(), snap: snap}
@@ -198,7 +198,7 @@ func TestPacemakerClusterInfo(t *testing.T) {
 // TestPacemakerCollectorStaleness: the collector serves the refresher's
 // snapshot, and fails once it is older than max-age.
 func TestPacemakerCollectorStaleness(t *testing.T) {
-	live := filepath.Join(crmtest.SharedFixtures(t), "live-pcmk-2.1.5-pgsql-4.12-pg15/01-healthy/pgdb1/crm_mon.xml")
+	live := filepath.Join(crmtest.Corpus(t), "live-pcmk-2.1.5-pgsql-4.12-pg15/01-healthy/pgdb1/crm_mon.xml")
 	fail := false
 	src := &crm.Source{MonFile: live}
 	fetch := func(ctx context.Context) (*crm.Snapshot, error) {

@@ -148,7 +148,7 @@ const healthy = "live-pcmk-2.1.5-pgsql-4.12-pg15/01-healthy/pgdb1/"
 func fakeCrmMon(t *testing.T, good int) (script, calls, pids string) {
 	t.Helper()
 	dir := t.TempDir()
-	fixture := filepath.Join(crmtest.SharedFixtures(t), healthy, "crm_mon.xml")
+	fixture := filepath.Join(crmtest.Corpus(t), healthy, "crm_mon.xml")
 	script, calls, pids = filepath.Join(dir, "crm_mon"), filepath.Join(dir, "calls"), filepath.Join(dir, "pids")
 	body := fmt.Sprintf(`#!/bin/sh
 echo "$*" >> %[1]s
@@ -276,9 +276,9 @@ var volatile = regexp.MustCompile(`^(go_|process_|promhttp_|pgha_exporter_build_
 // TestMetricsEndToEnd compares the whole /metrics (minus volatile series) of
 // a fixture-backed exporter with a golden file and runs promtool over it.
 func TestMetricsEndToEnd(t *testing.T) {
-	shared := crmtest.SharedFixtures(t)
-	e := start(t, "http", "--crm.mon-file="+filepath.Join(shared, healthy, "crm_mon.xml"),
-		"--crm.cib-file="+filepath.Join(shared, healthy, "cibadmin-Q.xml"), "--crm.node-name=pgdb1",
+	corpus := crmtest.Corpus(t)
+	e := start(t, "http", "--crm.mon-file="+filepath.Join(corpus, healthy, "crm_mon.xml"),
+		"--crm.cib-file="+filepath.Join(corpus, healthy, "cibadmin-Q.xml"), "--crm.node-name=pgdb1",
 		"--no-collector.corosync", "--no-collector.postgres")
 	body, err := e.scrape(t, 5*time.Second)
 	if err != nil {
@@ -337,8 +337,8 @@ func TestTLSAndBasicAuth(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	shared := crmtest.SharedFixtures(t)
-	e := start(t, "https", "--web.config.file="+cfg, "--crm.mon-file="+filepath.Join(shared, healthy, "crm_mon.xml"),
+	corpus := crmtest.Corpus(t)
+	e := start(t, "https", "--web.config.file="+cfg, "--crm.mon-file="+filepath.Join(corpus, healthy, "crm_mon.xml"),
 		"--no-collector.corosync", "--no-collector.postgres")
 
 	if resp, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + e.addr + "/metrics"); err == nil {

@@ -335,6 +335,18 @@ def pacemaker_tests():
     tests.append(test('A failed start gives fail count INFINITY, which reaches even the default migration-threshold INFINITY (>=).',
                       [(fc(INF, INF), 10)], al, keep=FC))
 
+    lab3 = {'resource': 'postgresql', 'node': 'pgdb2'}
+    al = quiet('1m', 'PghaResourceFailCountRising') + quiet('5m', 'PghaResourceFailCountRising') + quiet('16m', 'PghaResourceFailCountRising')
+    tests.append(test('First deployment: the fail count is 1 (migration-threshold 3) from the first sample on. Nothing to compare with is not "rising".',
+                      [(fc(1), 20)], al, keep=FC))
+    al = quiet('26m', 'PghaResourceFailCountRising') + quiet('30m', 'PghaResourceFailCountRising')
+    tests.append(test('A monitoring gap: fail count 1 until 5m, no samples for 20 minutes, 1 again from 25m. Unchanged across the gap: not rising.',
+                      [(fc(1), 5), ({}, 20), (fc(1), 10)], al, keep=FC))
+    al = [fires('12m', 'PghaResourceFailCountRising', (lab3, 1))]
+    al += quiet('9m', 'PghaResourceFailCountRising')
+    tests.append(test('Fail count 1, cleaned up at 5m (0), failing again at 10m (1): rising, against the real lower sample of the last 15 minutes.',
+                      [(fc(1), 5), (fc(0), 5), (fc(1), 10)], al, keep=FC))
+
     # cli constraints.
     c = H()
     c['constraints'] = [('cli-ban-mspostgresql-on-pgdb1', 'mspostgresql', 'pgdb1', '', -INF),
@@ -667,6 +679,138 @@ def recording_tests():
     return tests
 
 
+# =================================================================== on-call
+CRITICAL = sorted(a for a, r in ALERTS.items() if r['labels']['severity'] == 'critical')
+
+
+def no_page(t, *but):
+    """No critical alert (nothing pages) at eval time t, except `but`."""
+    return quiet(t, *[a for a in CRITICAL if a not in but])
+
+
+def oncall_tests():
+    """What the on-call engineer receives, from the real exporter's scrapes
+    (alerts/testdata/exporter) and the PostgreSQL goldens: a page within 90 s
+    of losing a node at minimum quorum, losing the primary or losing the
+    monitoring; no page for planned actions; nothing but the stonith warning
+    on a healthy cluster."""
+    tests = []
+    H2 = real_healthy()
+    # Healthy for 2 hours (the generated fixtures run with stonith-enabled=false).
+    al = []
+    for t in ('30m', '60m', '120m'):
+        al += quiet(t, *[a for a in ALL if a != 'PghaStonithDisabled'])
+    al.append(fires('120m', 'PghaStonithDisabled', ({}, None)))
+    tests.append(test('A healthy cluster (the healthy fixture as the three exporters scrape it, PostgreSQL primary on pgdb1, standbys on pgdb2 and pgdb3) for 2 hours: nothing fires but the stonith warning (fencing is disabled).',
+                      [(H2, 125)], al))
+
+    # The sync standby loses power (scenario 8).
+    lost = scrapes({'pgdb1': scrape('sync-standby-node-lost', 'pgdb1', pg='postgres/primary-idle-after-sync-move-pg15.prom', lost=['pgdb2']),
+                    'pgdb2': None,
+                    'pgdb3': scrape('sync-standby-node-lost', 'pgdb3', pg=STANDBY, lost=['pgdb2'])})
+    al = [fires('6m30s', 'PghaNodeLostAtMinimumQuorum', ({}, 0)),
+          fires('8m', 'PghaNodeOffline', ({'node': 'pgdb2'}, 0)),
+          fires('8m', 'PghaExporterDown', ({'instance': 'pgdb2:9732', 'node': 'pgdb2'}, 0))]
+    al += quiet('5m', 'PghaNodeLostAtMinimumQuorum')
+    al += no_page('8m', 'PghaNodeLostAtMinimumQuorum') + quiet('8m', 'PghaCollectorFailed')
+    tests.append(test('The sync standby pgdb2 loses power at 5m (scenario 8; the sync-standby-node-lost fixture: pgdb3 became HS:sync): the two survivors are at minimum quorum, a page within 90 s; PghaNodeOffline and PghaExporterDown name the node (node label: Alertmanager inhibits the second under the first).',
+                      [(H2, 5), (lost, 5)], al))
+
+    # The primary loses power, pgdb2 is promoted (scenario 3).
+    fo = scrapes({'pgdb1': None,
+                  'pgdb2': scrape('primary-node-lost-failover', 'pgdb2', pg='postgres/primary-idle-after-sync-move-pg15.prom', lost=['pgdb1']),
+                  'pgdb3': scrape('primary-node-lost-failover', 'pgdb3', pg=STANDBY, lost=['pgdb1'])})
+    al = [fires('6m30s', 'PghaNodeLostAtMinimumQuorum', ({}, 0)),
+          fires('8m', 'PghaNodeOffline', ({'node': 'pgdb1'}, 0))]
+    al += no_page('8m', 'PghaNodeLostAtMinimumQuorum')
+    tests.append(test('The primary pgdb1 loses power at 5m and pgdb2 is promoted (scenario 3; the primary-node-lost-failover fixture): a primary exists, but the cluster is at minimum quorum: that is the page, nothing else is critical.',
+                      [(H2, 5), (fo, 5)], al))
+
+    # Planned: the async standby put in standby (its PostgreSQL stopped by Pacemaker: the real scrape).
+    sb = scrapes({'pgdb1': scrape('node-standby', 'pgdb1', pg=PRIMARY, drop_standbys=('pgdb3',)),
+                  'pgdb2': scrape('node-standby', 'pgdb2', pg=STANDBY),
+                  'pgdb3': scrape('node-standby', 'pgdb3')})
+    al = [fires('40m', 'PghaNodeStandby', ({'node': 'pgdb3'}, 1))]
+    for t in ('6m30s', '10m', '40m'):
+        al += no_page(t) + quiet(t, 'PghaCollectorFailed', 'PghaPostgresDown', 'PghaExporterDown', 'PghaNodeOffline')
+    tests.append(test('Planned: pgdb3 is put in standby at 5m (the node-standby fixture; pgdb3\'s exporter really scrapes pgha_postgres_up 0 with its collector failing, because Pacemaker stopped PostgreSQL there): nobody is paged, no PghaCollectorFailed; PghaNodeStandby after 30 minutes.',
+                      [(H2, 5), (sb, 40)], al))
+
+    # Planned: maintenance-mode.
+    mm = scrapes({'pgdb1': scrape('maintenance-mode', 'pgdb1', pg=PRIMARY),
+                  'pgdb2': scrape('maintenance-mode', 'pgdb2', pg=STANDBY),
+                  'pgdb3': scrape('maintenance-mode', 'pgdb3', pg=STANDBY)})
+    al = [fires('25m', 'PghaClusterMaintenanceMode', ({}, 1))]
+    for t in ('6m30s', '25m'):
+        al += no_page(t) + quiet(t, 'PghaCollectorFailed', 'PghaPostgresDown')
+    tests.append(test('Planned: maintenance-mode=true from 5m (the maintenance-mode fixture): nobody is paged; the warning after 15 minutes.',
+                      [(H2, 5), (mm, 25)], al))
+
+    # Both standbys lose power: the survivor has no quorum and stops PostgreSQL (scenario 13).
+    nq = scrapes({'pgdb1': None, 'pgdb2': None,
+                  'pgdb3': scrape('no-quorum', 'pgdb3', lost=['pgdb1', 'pgdb2'], quorate=0)})
+    al = [fires('6m30s', 'PghaPacemakerNoQuorum', ({}, 0))]
+    al += quiet('10m', 'PghaCollectorFailed', 'PghaPostgresDown', 'PghaCorosyncQuorumLost', 'PghaNodeLostAtMinimumQuorum')
+    tests.append(test('pgdb1 and pgdb2 lose power at 5m (the no-quorum fixture: pgdb3 alone, PostgreSQL stopped by no-quorum-policy=stop, as its exporter really scrapes it): PghaPacemakerNoQuorum pages within 90 s; the survivor\'s stopped PostgreSQL is no collector failure.',
+                      [(H2, 5), (nq, 5)], al))
+
+    # Total outage: the cluster stack stopped on every node, PostgreSQL down everywhere.
+    stopped = scrapes({n: scrape('stack-stopped', 'pgdb1') for n in NODES})
+    al = [fires('6m30s', 'PghaPostgresNoPrimary', ({}, 0)),
+          fires('6m30s', 'PghaClusterUnmonitored', ({}, 0))]
+    al += quiet('10m', 'PghaCollectorFailed', 'PghaExporterDown', 'PghaPostgresDown')
+    tests.append(test('Pacemaker and corosync stop on every node at 5m and PostgreSQL with them (the recorded crm_mon and corosync "not running" answers: every collector fails, as the real exporter scrapes it): PghaPostgresNoPrimary (from PostgreSQL\'s own view) and PghaClusterUnmonitored page, once each; no per-exporter warnings. (The live exporter fails its Pacemaker collector only once the last snapshot is older than --crm.max-age, 30 s.)',
+                      [(H2, 5), (stopped, 5)], al))
+
+    # Every exporter down.
+    down = scrapes({n: None for n in NODES})
+    al = [fires('6m30s', 'PghaClusterUnmonitored', ({}, 0))]
+    al += quiet('10m', 'PghaExporterDown', 'PghaPostgresNoPrimary', 'PghaNodeLostAtMinimumQuorum')
+    tests.append(test('All three exporters stop answering at 5m: one PghaClusterUnmonitored page, not three PghaExporterDown warnings.',
+                      [(H2, 5), (down, 10)], al))
+
+    # Targets vanish from service discovery.
+    al = [fires('11m', 'PghaExporterTargetsMissing', ({'job': ''}, 1))]
+    al += quiet('9m', 'PghaExporterTargetsMissing') + quiet('11m', 'PghaClusterUnmonitored', 'PghaExporterDown')
+    tests.append(test('Service discovery drops every pgha target at 5m (their series end): absent() fires after 5 minutes; nothing else could.',
+                      [(H2, 5), ({}, 10)], al))
+    other = scrapes({'pgdb1': scrape('healthy', 'pgdb1', pg=PRIMARY), 'pgdb2': scrape('healthy', 'pgdb2', pg=STANDBY),
+                     'pgdb3': scrape('healthy', 'pgdb3', pg=STANDBY)}, job='pgha-b')
+    al = [fires('11m', 'PghaExporterTargetsMissing', ({'job': 'pgha-b'}, 1))]
+    al += quiet('9m', 'PghaExporterTargetsMissing')
+    tests.append(test('Two clusters in two jobs (pgha, pgha-b); the targets of pgha-b vanish at 5m: PghaExporterTargetsMissing for pgha-b while pgha is still scraped.',
+                      [({**H2, **other}, 5), (H2, 10)], al))
+
+    # A failover's seconds without a primary are no page.
+    f05 = real_cluster(pcmk=live('05-primary-postgres-killed-failover'), coro=COROSYNC_HEALTHY,
+                       pg={'pgdb1': 'postgres/down.prom', 'pgdb2': STANDBY,
+                           'pgdb3': 'postgres/primary-after-failover-pg15-pacemaker-agrees.prom'})
+    gap = real_cluster(pcmk=live('01-healthy'), coro=COROSYNC_HEALTHY,
+                       pg={'pgdb1': 'postgres/down.prom', 'pgdb2': STANDBY, 'pgdb3': STANDBY})
+    al = quiet('5m30s', 'PghaPostgresNoPrimary') + quiet('6m', 'PghaPostgresNoPrimary') + quiet('8m', 'PghaPostgresNoPrimary')
+    tests.append(test('The primary\'s PostgreSQL is killed at 5m (scenario 2): 30 s without any primary, then the 05 recording (pgdb3 promoted): no PghaPostgresNoPrimary.',
+                      [(real_cluster(pcmk=live('01-healthy'), coro=COROSYNC_HEALTHY, pg=PG_HEALTHY), 5), (gap, 0.5), (f05, 5)], al))
+
+    # Two clusters in one job.
+    cman = load_prom('corosync/cman_cman_tool-status_plus-nodes-F_rhel6.6_quorate.prom')
+    pg13 = load_prom('postgres/primary-pg13-quorum-slots-archive-failing.prom')
+    # The golden's server was initialised for the project's tests with the
+    # lab's identifier; another cluster's server has its own.
+    for k in [k for k in pg13 if k[0] == 'pgha_postgres_info']:
+        d = dict(k[1])
+        d['system_identifier'] = '7302554158362861234'
+        pg13[K('pgha_postgres_info', **d)] = pg13.pop(k)
+    alien = {BUILD_INFO: 1, **cman, **pg13,
+             K('pgha_scrape_collector_success', collector='corosync'): 1,
+             K('pgha_scrape_collector_success', collector='postgres'): 1}
+    mixed = {**H2, **scrapes({'other': alien}, instances={'other': 'rh66-node1:9732'})}
+    al = [fires('11m', 'PghaClusterIdentityConflict', ({}, 2))]
+    al += quiet('9m', 'PghaClusterIdentityConflict') + quiet('11m', 'PghaPostgresSplitBrain')
+    tests.append(test('An exporter of another cluster (the CMAN golden: cluster66, and a PostgreSQL 13 primary of another replication set) is scraped into job pgha from 5m, without a cluster label: PghaClusterIdentityConflict (2 names, 2 system identifiers); its primary, of another replication set, is no split brain.',
+                      [(H2, 5), (mixed, 10)], al))
+    return tests
+
+
 HEADER = """# promtool test rules for alerts/*.yml (run: promtool test rules alerts/tests/*.yml).
 # Input series are shaped as Prometheus scrapes them from the three exporters
 # (job "pgha", instances pgdb1:9732, pgdb2:9732, pgdb3:9732); the Pacemaker and
@@ -681,4 +825,5 @@ write(f'{OUT}/pacemaker.yml', HEADER + '# Pacemaker: quorum, DC, nodes, resource
 write(f'{OUT}/pgsql.yml', HEADER + '# The pgsql resource agent\'s attributes.\n', pgsql_tests())
 write(f'{OUT}/postgres.yml', HEADER + '# PostgreSQL, per node.\n', postgres_tests())
 write(f'{OUT}/corosync.yml', HEADER + '# corosync.\n', corosync_tests())
+write(f'{OUT}/oncall.yml', HEADER + '# What the on-call engineer receives, from the real exporter\'s scrapes.\n', oncall_tests())
 write(f'{OUT}/recording.yml', HEADER + '# The recording rules\' cluster view.\n', recording_tests())

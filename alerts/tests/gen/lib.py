@@ -434,7 +434,8 @@ def render(tmpl, labels, value):
 def exp_alert(alertname, labels, value=None):
     r = ALERTS[alertname]
     lab = {k: v for k, v in labels.items() if v != ''}
-    lab.setdefault('job', JOB)
+    if 'job' not in labels:
+        lab['job'] = JOB
     lab.update(r.get('labels', {}))
     ann = {k: render(v, lab, value) for k, v in r['annotations'].items()}
     return {'exp_labels': lab, 'exp_annotations': ann}
@@ -518,6 +519,7 @@ _lab = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
 def load_prom(rel):
+    """An exposition file, relative to collector/testdata (or absolute)."""
     out = {}
     for line in open(os.path.join(TD, rel)):
         line = line.strip()
@@ -570,3 +572,70 @@ COROSYNC_HEALTHY = {'pgdb1': 'corosync/live_05-primary-postgres-killed-failover_
                     'pgdb3': 'corosync/live_01-healthy_pgdb2.prom'}
 PG_HEALTHY = {'pgdb1': 'postgres/primary-healthy-pg15.prom', 'pgdb2': 'postgres/standby-healthy-pg15.prom',
               'pgdb3': 'postgres/standby-healthy-pg15.prom'}
+
+
+# ---------------------------------------------------------------- the real exporter's scrapes
+# alerts/testdata/exporter: whole scrapes of the pgha_exporter binary (made by
+# `go test ./alerts/ -run TestExporterExpositions -update`) over the generated
+# crm_mon fixtures as each node's exporter sees them, the lab's corosync
+# outputs and a PostgreSQL that is down.
+EXP = os.path.join(ROOT, 'alerts', 'testdata', 'exporter')
+
+
+def scrape(state, node, pg=None, drop_standbys=(), lost=(), quorate=None):
+    """One exporter's series from the recorded scrape <state>__<node>__pg-down.
+
+    pg: a PostgreSQL golden (collector/testdata/postgres, recorded from a real
+    server) standing in for the down PostgreSQL; drop_standbys: walsenders of
+    that golden to leave out (standbys that are gone). lost: nodes that left
+    the corosync membership (the lab's corosync outputs show all three
+    members; the votes, members and links of the others are adjusted to what
+    corosync-quorumtool prints then); quorate: this node's partition quorate.
+    """
+    path = os.path.join(EXP, f'{state}__{node}__pg-down.prom')
+    ser = load_prom(path)
+    if pg:
+        ser = {k: v for k, v in ser.items() if k[0] != 'pgha_postgres_up'}
+        gold = load_prom(pg)
+        gold = {k: v for k, v in gold.items() if dict(k[1]).get('application_name') not in drop_standbys}
+        ser.update(gold)
+        ser[K('pgha_scrape_collector_success', collector='postgres')] = gold[K('pgha_postgres_up')]
+    if lost or quorate is not None:
+        gone = {NODE_ID[n] for n in lost}
+        members = [n for n in NODES if n not in lost]
+        ser = {k: v for k, v in ser.items()
+               if not (k[0] in ('pgha_corosync_member_info', 'pgha_corosync_member_votes', 'pgha_corosync_member_qdevice')
+                       and dict(k[1])['node_id'] in gone)}
+        for k in list(ser):
+            if k[0] == 'pgha_corosync_link_connected' and dict(k[1])['node_id'] in gone:
+                ser[k] = 0
+        q = int(len(members) >= 2) if quorate is None else quorate
+        ser[K('pgha_corosync_members')] = len(members)
+        ser[K('pgha_corosync_votes', type='total')] = len(members)
+        ser[K('pgha_corosync_quorate')] = q
+        ser[K('pgha_corosync_quorum_flag', flag='quorate')] = q
+    return ser
+
+
+def scrapes(per_node, job=JOB, instances=None):
+    """per_node: {node: series or None (exporter down)} -> one snapshot."""
+    snap = {}
+    for n, ser in per_node.items():
+        base = {'job': job, 'instance': (instances or {}).get(n, inst(n))}
+        snap[('up', tuple(sorted(base.items())))] = 0 if ser is None else 1
+        for (name, labels), v in (ser or {}).items():
+            d = dict(labels)
+            d.update(base)
+            snap[(name, tuple(sorted(d.items())))] = v
+    return snap
+
+
+PRIMARY = 'postgres/primary-healthy-pg15.prom'
+STANDBY = 'postgres/standby-healthy-pg15.prom'
+
+
+def real_healthy():
+    """The healthy fixture as the three exporters scrape it, PostgreSQL up."""
+    return scrapes({'pgdb1': scrape('healthy', 'pgdb1', pg=PRIMARY),
+                    'pgdb2': scrape('healthy', 'pgdb2', pg=STANDBY),
+                    'pgdb3': scrape('healthy', 'pgdb3', pg=STANDBY)})

@@ -329,7 +329,7 @@ def series_values(tokens):
     return ' '.join(out)
 
 
-def timeline(phases):
+def timeline(phases, step=STEP_S):
     """phases: list of (snapshot, minutes). Returns promtool input_series."""
     keys = []
     seen = set()
@@ -340,7 +340,7 @@ def timeline(phases):
                 keys.append(k)
     steps = []
     for snap, minutes in phases:
-        steps.extend([snap] * int(minutes * 60 / STEP_S))
+        steps.extend([snap] * int(minutes * 60 / step))
     res = []
     for k in sorted(keys, key=lambda k: (k[0], k[1])):
         toks = []
@@ -489,10 +489,11 @@ class Dumper(yaml.SafeDumper):
 Dumper.add_representer(Str, _str_rep)
 
 
-def write(path, header, tests):
-    doc = {'rule_files': ['../*.yml'], 'evaluation_interval': '15s', 'tests': []}
+def write(path, header, tests, step=STEP_S):
+    """step: the scrape and rule evaluation interval of the file, in seconds."""
+    doc = {'rule_files': ['../*.yml'], 'evaluation_interval': f'{step}s', 'tests': []}
     for t in tests:
-        tt = {'name': t['name'], 'interval': f'{STEP_S}s',
+        tt = {'name': t['name'], 'interval': f'{step}s',
               'input_series': [{'series': Str(s['series']), 'values': Str(s['values'])} for s in t['series']]}
         if t.get('alerts'):
             tt['alert_rule_test'] = t['alerts']

@@ -162,8 +162,9 @@ def pacemaker_tests():
           fires('10m', 'PghaPgsqlStandbyDisconnected', ({'node': 'pgdb3', 'resource': 'postgresql', 'data_status': 'DISCONNECT'}, 1))]
     al += quiet('10m', 'PghaPacemakerNoQuorum', 'PghaPromotableCloneNotOnePromoted', 'PghaPgsqlNoPrimary',
                 'PghaVipNotOnPrimary', 'PghaPgsqlNoSyncStandby', 'PghaPgsqlNoFailoverCandidate', 'PghaExporterDown',
-                'PghaPostgresDown', 'PghaCorosyncLinkDisconnected')
-    tests.append(test('Network partition (scenario 9): pgdb3 is isolated but Prometheus still scrapes it. Its inquorate view (itself online, pgdb1/pgdb2 offline, nothing promoted) is not believed: only pgdb3 is offline, the clone still has one primary, no cluster-wide quorum alert.',
+                'PghaPostgresDown', 'PghaCorosyncLinkDisconnected', 'PghaCollectorFailed', 'PghaPostgresNoPrimary')
+    al.append(fires('10m', 'PghaNodeLostAtMinimumQuorum', ({}, 0)))
+    tests.append(test('Network partition (scenario 9): pgdb3 is isolated but Prometheus still scrapes it. Its inquorate view (itself online, pgdb1/pgdb2 offline, nothing promoted) is not believed: only pgdb3 is offline, the clone still has one primary, no cluster-wide quorum alert; the majority is at minimum quorum (the page); pgdb3\'s PostgreSQL, stopped by Pacemaker there, is no collector failure.',
                       [(healthy(), 5), (part, 10)], al))
 
     # Dead exporter cannot fake.
@@ -374,7 +375,8 @@ def pgsql_tests():
     pg_a = {'pgdb1': pg_primary([('pgdb3', 'sync', 0)]), 'pgdb2': {'role': 'down'}, 'pgdb3': pg_standby()}
     al = quiet('8m', 'PghaPgsqlNoSyncStandby', 'PghaPgsqlNoFailoverCandidate', 'PghaPostgresNoSyncStandby',
                'PghaPostgresWritesBlocked', 'PghaPgsqlReceiverError', 'PghaPgsqlNoPrimary')
-    tests.append(test('The sync standby pgdb2\'s PostgreSQL is killed at 5m (scenario 7); the pgsql agent makes pgdb3 HS:sync 15 s later (lab: 4.5-5 s): no sync-standby alert.',
+    al += quiet('10m', 'PghaCollectorFailed', 'PghaPostgresDown')
+    tests.append(test('The sync standby pgdb2\'s PostgreSQL is killed at 5m (scenario 7); the pgsql agent makes pgdb3 HS:sync 15 s later (lab: 4.5-5 s): no sync-standby alert; pgdb2, banned and stopped by Pacemaker, is no collector failure.',
                       [(healthy(), 5), (cluster(pcmk=k, pg=pg_k), 0.25), (cluster(pcmk=after, pg=pg_a), 5)], al, keep=VIEW))
 
     # Sync lost, not replaced.

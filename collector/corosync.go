@@ -89,7 +89,7 @@ func (c *corosyncCollector) Update(_ context.Context, ch chan<- prometheus.Metri
 	st := c.refresher.State()
 	now := c.now()
 	c.refresh.collect(ch, now, statusOf(st))
-	if err := usable(st, now, c.maxAge, "corosync"); err != nil {
+	if err := Usable(st, now, c.maxAge, "corosync"); err != nil {
 		return err
 	}
 	level.Debug(c.logger).Log("msg", "serving corosync snapshot", "age_seconds", now.Sub(st.LastSuccess).Seconds())

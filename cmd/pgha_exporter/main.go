@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -83,23 +84,20 @@ exporter on every cluster node.`)
 			Default(def).Bool()
 	}
 
-	{
-		cmd := app
-		cmd.Flag("crm.mon-path", "crm_mon binary.").Default("/usr/sbin/crm_mon").StringVar(&c.crmMonPath)
-		cmd.Flag("crm.mon-file", "Read crm_mon XML (either root) from this file instead of running crm_mon (demos, tests, offline analysis).").
-			PlaceHolder("PATH").StringVar(&c.crmMonFile)
-		cmd.Flag("crm.cibadmin-path", "cibadmin binary, used for 'cibadmin --query --scope constraints|nodes|crm_config' (cli-ban/cli-prefer constraints, permanent attributes of offline nodes, the cluster-name property). Empty disables those queries.").
-			Default("/usr/sbin/cibadmin").StringVar(&c.cibadminPath)
-		cmd.Flag("crm.cib-file", "With --crm.mon-file: read constraints and permanent node attributes from this CIB XML file.").
-			PlaceHolder("PATH").StringVar(&c.cibFile)
-		cmd.Flag("crm.node-path", "crm_node binary, asked once for the local node name.").Default("/usr/sbin/crm_node").StringVar(&c.crmNodePath)
-		cmd.Flag("crm.node-name", "This node's cluster name (default: 'crm_node -n', else the host name).").StringVar(&c.nodeName)
-		cmd.Flag("crm.include", "Sections for 'crm_mon --output-as=xml --include=...' (ignored on Pacemaker before 2.0.3, which gets --as-xml).").
-			Default(crm.DefaultInclude).StringVar(&c.include)
-		cmd.Flag("crm.refresh-interval", "How often the background refresher runs crm_mon.").Default("5s").DurationVar(&c.crmRefresh)
-		cmd.Flag("crm.timeout", "Deadline for one crm_mon or cibadmin run; its whole process group is killed on expiry.").Default("10s").DurationVar(&c.crmTimeout)
-		cmd.Flag("crm.max-age", "Serve no Pacemaker metrics (collector success 0) when the last good snapshot is older than this.").Default("30s").DurationVar(&c.crmMaxAge)
-	}
+	app.Flag("crm.mon-path", "crm_mon binary.").Default("/usr/sbin/crm_mon").StringVar(&c.crmMonPath)
+	app.Flag("crm.mon-file", "Read crm_mon XML (either root) from this file instead of running crm_mon (demos, tests, offline analysis).").
+		PlaceHolder("PATH").StringVar(&c.crmMonFile)
+	app.Flag("crm.cibadmin-path", "cibadmin binary, used for 'cibadmin --query --scope constraints|nodes|crm_config' (cli-ban/cli-prefer constraints, permanent attributes of offline nodes, the cluster-name property). Empty disables those queries.").
+		Default("/usr/sbin/cibadmin").StringVar(&c.cibadminPath)
+	app.Flag("crm.cib-file", "With --crm.mon-file: read constraints and permanent node attributes from this CIB XML file.").
+		PlaceHolder("PATH").StringVar(&c.cibFile)
+	app.Flag("crm.node-path", "crm_node binary, asked once for the local node name.").Default("/usr/sbin/crm_node").StringVar(&c.crmNodePath)
+	app.Flag("crm.node-name", "This node's cluster name (default: 'crm_node -n', else the host name).").StringVar(&c.nodeName)
+	app.Flag("crm.include", "Sections for 'crm_mon --output-as=xml --include=...' (ignored on Pacemaker before 2.0.3, which gets --as-xml).").
+		Default(crm.DefaultInclude).StringVar(&c.include)
+	app.Flag("crm.refresh-interval", "How often the background refresher runs crm_mon.").Default("5s").DurationVar(&c.crmRefresh)
+	app.Flag("crm.timeout", "Deadline for one crm_mon or cibadmin run; its whole process group is killed on expiry.").Default("10s").DurationVar(&c.crmTimeout)
+	app.Flag("crm.max-age", "Serve no Pacemaker metrics (collector success 0), and let check --from refuse the snapshot, when the last good snapshot is older than this (0: no limit).").Default("30s").DurationVar(&c.crmMaxAge)
 	app.Flag("corosync.stack", "Cluster stack: auto (cman when 'cman_tool status' answers, else corosync), corosync or cman.").
 		Default(corosync.StackAuto).EnumVar(&c.corosyncStack, corosync.StackAuto, corosync.StackCorosync, corosync.StackCman)
 	app.Flag("corosync.cfgtool-path", "corosync-cfgtool binary (ring/link status, -s).").Default(corosync.DefaultCfgtoolPath).StringVar(&c.cfgtoolPath)
@@ -107,7 +105,7 @@ exporter on every cluster node.`)
 	app.Flag("corosync.cman-tool-path", "cman_tool binary (CMAN stack: status and nodes).").Default(corosync.DefaultCmanToolPath).StringVar(&c.cmanToolPath)
 	app.Flag("corosync.refresh-interval", "How often the background refresher runs the corosync/CMAN tools.").Default("15s").DurationVar(&c.corosyncRefresh)
 	app.Flag("corosync.timeout", "Deadline for one corosync/CMAN tool run; its process group is killed on expiry.").Default("5s").DurationVar(&c.corosyncTimeout)
-	app.Flag("corosync.max-age", "Serve no corosync metrics (collector success 0) when the last good snapshot is older than this.").Default("60s").DurationVar(&c.corosyncMaxAge)
+	app.Flag("corosync.max-age", "Serve no corosync metrics (collector success 0), and let check --from refuse the snapshot, when the last good snapshot is older than this (0: no limit).").Default("60s").DurationVar(&c.corosyncMaxAge)
 
 	app.Flag("pg.dsn-file", "File holding the local PostgreSQL's connection string (libpq keyword/value or URI). Without it the PGHA_PG_DSN environment variable is read; the libpq variables (PGHOST, PGUSER, PGPASSFILE, ...) fill in the rest. Never pass a password as a flag.").
 		PlaceHolder("PATH").StringVar(&c.pgDSNFile)
@@ -118,6 +116,19 @@ exporter on every cluster node.`)
 	return app, c
 }
 
+// serveOnly are the flags the check command never reads; its --help leaves
+// them out (they stay accepted, so one configuration file serves both).
+var serveOnly = []string{"web.listen-address", "web.systemd-socket", "web.config.file", "web.telemetry-path",
+	"web.max-requests", "crm.refresh-interval", "crm.timeout", "corosync.refresh-interval", "corosync.timeout"}
+
+func hideServeFlags(app *kingpin.Application) {
+	for _, name := range serveOnly {
+		if f := app.GetFlag(name); f != nil {
+			f.Hidden()
+		}
+	}
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
 	checkMode := isCheck(args)
 	errOut := stderr
@@ -125,12 +136,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		errOut = stdout // plugins write nothing on stderr
 	}
 	app, c := newApp(stdout, errOut)
+	if checkMode {
+		hideServeFlags(app)
+	}
 	configFail := func(err error) int {
 		if checkMode {
 			return unknownf(stdout, "%v", err)
 		}
 		fmt.Fprintf(stderr, "pgha_exporter: %v\n", err)
-		return 1
+		return 2 // a bad configuration is a usage error, like a bad flag
 	}
 	userArgs := args
 	var extra []configArg
@@ -168,11 +182,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err != nil {
+		err = nameBadFlag(app, args, err)
 		if checkMode {
 			return unknownf(stdout, "%v (see pgha_exporter check --help)", err)
 		}
 		fmt.Fprintf(stderr, "pgha_exporter: %v (see --help)\n", err)
 		return 2
+	}
+	if err := validateSources(c); err != nil {
+		return configFail(err)
 	}
 	switch cmd {
 	case "serve":
@@ -182,4 +200,53 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "pgha_exporter: unknown command %q\n", cmd)
 	return 2
+}
+
+// nameBadFlag puts the flag in front of a value error kingpin reports
+// without it ("time: invalid duration \"abc\""), with the form it accepts:
+// each flag argument is parsed alone until the one that fails is found.
+func nameBadFlag(app *kingpin.Application, args []string, err error) error {
+	if strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "--") {
+		return err // kingpin named it already
+	}
+	var cmd []string
+	if isCheck(args) {
+		cmd = []string{"check", "all"}
+	}
+	for i, a := range args {
+		if !strings.HasPrefix(a, "--") || a == "--" {
+			continue
+		}
+		one := append(append([]string{}, cmd...), a)
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		if !hasValue && i+1 < len(args) {
+			one = append(one, args[i+1])
+		}
+		probe, _ := newApp(io.Discard, io.Discard)
+		probe.Terminate(func(int) {})
+		if _, perr := probe.Parse(one); perr != nil {
+			return fmt.Errorf("--%s: %w (want %s)", name, perr, acceptedForm(app, name))
+		}
+	}
+	return err
+}
+
+// acceptedForm describes what a flag takes, from its default value's type.
+func acceptedForm(app *kingpin.Application, name string) string {
+	for _, f := range app.Model().FlagGroupModel.Flags {
+		if f.Name != name {
+			continue
+		}
+		switch fmt.Sprintf("%T", f.Value) {
+		case "*kingpin.durationValue":
+			return "a duration such as 10s, 500ms or 1m30s"
+		case "*kingpin.intValue", "*kingpin.int64Value", "*kingpin.uintValue", "*kingpin.uint64Value":
+			return "a whole number"
+		case "*kingpin.float64Value":
+			return "a number"
+		case "*kingpin.boolValue":
+			return "true or false"
+		}
+	}
+	return "see --help"
 }

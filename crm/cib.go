@@ -105,6 +105,26 @@ func ParseCIBNodes(data []byte) (map[string][]Attribute, error) {
 	return out, nil
 }
 
+// ParseClusterName reads the cluster's name, the `cluster-name` cluster
+// property, from the output of `cibadmin --query --scope crm_config` (or a
+// whole CIB). It is "" when the property is not set (clusters not created by
+// pcs or crmsh may have none).
+func ParseClusterName(data []byte) (string, error) {
+	cfg, err := section(data, "crm_config")
+	if err != nil {
+		return "", err
+	}
+	name := ""
+	cfg.each("cluster_property_set", func(set *element) {
+		set.each("nvpair", func(nv *element) {
+			if name == "" && nv.str("name") == "cluster-name" {
+				name = nv.str("value")
+			}
+		})
+	})
+	return name, nil
+}
+
 // section parses a cibadmin --scope output, or a whole CIB, and returns the
 // named section.
 func section(data []byte, name string) (*element, error) {

@@ -62,10 +62,13 @@ type Snapshot struct {
 	Colocations []Colocation `json:"colocations,omitempty"`
 	// CIBNodeAttributes are the permanent node attributes from the CIB.
 	CIBNodeAttributes map[string][]Attribute `json:"cib_node_attributes,omitempty"`
-	CIBError          string                 `json:"cib_error,omitempty"`
-	LocalNode         string                 `json:"local_node,omitempty"`
-	Command           string                 `json:"command"`
-	FetchedAt         time.Time              `json:"fetched_at"`
+	// ClusterName is the CIB's cluster-name property ("" when unset or when
+	// the CIB could not be read).
+	ClusterName string    `json:"cluster_name,omitempty"`
+	CIBError    string    `json:"cib_error,omitempty"`
+	LocalNode   string    `json:"local_node,omitempty"`
+	Command     string    `json:"command"`
+	FetchedAt   time.Time `json:"fetched_at"`
 }
 
 // PgsqlNodes decodes the pgsql agent's attributes, with the CIB's permanent
@@ -251,7 +254,7 @@ func pacemakerdState(st *Status) string {
 // readCIB fills the constraints and permanent node attributes. Failures are
 // recorded in the snapshot, not fatal: crm_mon's view stands on its own.
 func (s *Source) readCIB(ctx context.Context, snap *Snapshot) {
-	var consXML, nodesXML []byte
+	var consXML, nodesXML, configXML []byte
 	switch {
 	case s.MonFile != "" && s.CIBFile != "":
 		data, err := os.ReadFile(s.CIBFile)
@@ -259,7 +262,7 @@ func (s *Source) readCIB(ctx context.Context, snap *Snapshot) {
 			snap.CIBError = "reading CIB file: " + err.Error()
 			return
 		}
-		consXML, nodesXML = data, data
+		consXML, nodesXML, configXML = data, data, data
 	case s.MonFile == "" && s.CibadminPath != "":
 		var err error
 		if consXML, err = s.cibadmin(ctx, "constraints"); err != nil {
@@ -267,6 +270,10 @@ func (s *Source) readCIB(ctx context.Context, snap *Snapshot) {
 			return
 		}
 		if nodesXML, err = s.cibadmin(ctx, "nodes"); err != nil {
+			snap.CIBError = err.Error()
+			return
+		}
+		if configXML, err = s.cibadmin(ctx, "crm_config"); err != nil {
 			snap.CIBError = err.Error()
 			return
 		}
@@ -288,7 +295,12 @@ func (s *Source) readCIB(ctx context.Context, snap *Snapshot) {
 		snap.CIBError = err.Error()
 		return
 	}
-	snap.Constraints, snap.Colocations, snap.CIBNodeAttributes = cons, colos, nodes
+	name, err := ParseClusterName(configXML)
+	if err != nil {
+		snap.CIBError = err.Error()
+		return
+	}
+	snap.Constraints, snap.Colocations, snap.CIBNodeAttributes, snap.ClusterName = cons, colos, nodes, name
 }
 
 func (s *Source) cibadmin(ctx context.Context, scope string) ([]byte, error) {

@@ -274,3 +274,30 @@ func alive(pid int) bool {
 	}
 	return true
 }
+
+// TestSourceUnchangedOutputKeepsStatus: tools printing the same thing again
+// give back the previous Status itself; a changed output gives a new one.
+func TestSourceUnchangedOutputKeepsStatus(t *testing.T) {
+	live := func(name string) []byte { return readFixture(t, liveSet+"/01-healthy/pgdb2/"+name) }
+	fake := fakeRunner{cfgtool: {Stdout: live("corosync-cfgtool-s.txt")}, quorumtool: {Stdout: live("corosync-quorumtool-sp.txt")}}
+	src := &Source{Runner: fake, Stack: StackCorosync}
+	first, err := src.Fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := src.Fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second != first {
+		t.Error("unchanged output built a new status")
+	}
+	fake[quorumtool] = runner.Result{Stdout: live("corosync-quorumtool-sp.txt"), ExitCode: 2}
+	third, err := src.Fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third == first {
+		t.Error("a changed exit code kept the old status")
+	}
+}

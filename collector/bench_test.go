@@ -44,7 +44,7 @@ func BenchmarkScrapeLarge(b *testing.B) {
 	r := NewRefresher("crm_mon", time.Hour, time.Minute, src.Fetch, log.NewNopLogger())
 	r.RefreshOnce(context.Background())
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewExporter(map[string]Collector{"pacemaker": NewPacemakerCollector(r, time.Hour)}, 0, log.NewNopLogger()))
+	reg.MustRegister(NewExporter(map[string]Collector{"pacemaker": NewPacemakerCollector(r, time.Hour)}, log.NewNopLogger()))
 	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 	b.ReportAllocs()

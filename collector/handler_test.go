@@ -190,7 +190,7 @@ func (h *hungPG) Snapshot(ctx context.Context) (*pg.Snapshot, error) {
 // cancelled once they all gave up; a later scrape starts afresh.
 func TestHungPostgresScrapes(t *testing.T) {
 	pgs := &hungPG{}
-	h, _ := largeHandler(t, NewSharedPGSource(pgs, time.Minute, 0))
+	h, _ := largeHandler(t, NewSharedPGSource(context.Background(), pgs, time.Minute, 0))
 	warm := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 	warm.Header.Set(ScrapeTimeoutHeader, "1")
 	h.ServeHTTP(httptest.NewRecorder(), warm) // the snapshot's block is encoded once, on the first scrape
@@ -244,7 +244,7 @@ func (c *countingPG) Snapshot(context.Context) (*pg.Snapshot, error) {
 // query.
 func TestSharedPGReuse(t *testing.T) {
 	src := &countingPG{}
-	s := NewSharedPGSource(src, time.Second, time.Hour)
+	s := NewSharedPGSource(context.Background(), src, time.Second, time.Hour)
 	for range 1000 {
 		if _, err := s.Snapshot(context.Background()); err != nil {
 			t.Fatal(err)

@@ -266,6 +266,7 @@ func pgEnum(ch chan<- prometheus.Metric, d *prometheus.Desc, known []string, val
 // cancelled when every caller has given up, and a snapshot younger than
 // Reuse is handed out again without a query.
 type SharedPGSource struct {
+	base    context.Context
 	src     PGSource
 	timeout time.Duration
 	reuse   time.Duration
@@ -286,9 +287,10 @@ type pgCall struct {
 
 // NewSharedPGSource shares src. timeout bounds one snapshot whoever waits
 // for it (connect plus query deadlines); reuse is how long a finished
-// snapshot is served again (0: never).
-func NewSharedPGSource(src PGSource, timeout, reuse time.Duration) *SharedPGSource {
-	return &SharedPGSource{src: src, timeout: timeout, reuse: reuse}
+// snapshot is served again (0: never); ending base cancels any snapshot in
+// flight (the exporter is stopping).
+func NewSharedPGSource(base context.Context, src PGSource, timeout, reuse time.Duration) *SharedPGSource {
+	return &SharedPGSource{base: base, src: src, timeout: timeout, reuse: reuse}
 }
 
 // Snapshot implements PGSource.
@@ -301,7 +303,7 @@ func (s *SharedPGSource) Snapshot(ctx context.Context) (*pg.Snapshot, error) {
 	}
 	c := s.call
 	if c == nil {
-		cctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+		cctx, cancel := context.WithTimeout(s.base, s.timeout)
 		c = &pgCall{done: make(chan struct{}), cancel: cancel}
 		s.call = c
 		go s.run(cctx, c)

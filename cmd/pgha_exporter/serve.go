@@ -101,11 +101,15 @@ func serve(c *config, stderr io.Writer) int {
 			return 1
 		}
 		client := pg.NewClient(dsn, pg.ClientOptions{ConnectTimeout: c.pgConnectTimeout, QueryTimeout: c.pgQueryTimeout})
-		defer client.Close(context.Background())
+		defer func() {
+			closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_ = client.Close(closeCtx)
+		}()
 		// One snapshot may connect (version and privileges queries
 		// included) and then query.
 		pgTimeout := c.pgConnectTimeout + 2*c.pgQueryTimeout
-		shared := collector.NewSharedPGSource(client, pgTimeout, pgReuse)
+		shared := collector.NewSharedPGSource(ctx, client, pgTimeout, pgReuse)
 		var role func() (bool, bool)
 		if api.pacemaker != nil {
 			ref := api.pacemaker

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"net/http"
 	"os"
 	"os/signal"
-	stdlog "log"
 	"syscall"
 	"time"
 

@@ -36,13 +36,20 @@ e2e: build
 lint:
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./crm/ ./collector/
 
-# Five minutes of fuzzing per parser (FUZZTIME=30s for a quick pass).
+# Every fuzzer of the module (go test -list finds them), FUZZTIME each
+# (default 5m; FUZZTIME=30s for a quick pass).
 fuzz:
-	$(GO) test ./crm -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz: $$pkg $$f for $(FUZZTIME)"; \
+	    $(GO) test $$pkg -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME); \
+	  done; \
+	done
 
 # Regenerates crm/testdata/generated with the real crm_simulate/crm_mon.
 fixtures:

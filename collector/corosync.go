@@ -101,7 +101,7 @@ func (c *corosyncCollector) UpdateLive(ctx context.Context, ch chan<- prometheus
 	if err := notReady(st, "corosync"); err != nil {
 		return nil, err
 	}
-	if err := usable(st, now, c.maxAge, "corosync"); err != nil {
+	if err := Usable(st, now, c.maxAge, "corosync"); err != nil {
 		return nil, err
 	}
 	level.Debug(c.logger).Log("msg", "serving corosync snapshot", "age_seconds", now.Sub(st.LastSuccess).Seconds())

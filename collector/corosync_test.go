@@ -15,31 +15,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/pgha/pgha_exporter/crm/corosync"
+	"github.com/pgha/pgha_exporter/crm/crmtest"
 	"github.com/pgha/pgha_exporter/crm/runner"
 )
 
-// corosyncFixtures locates shared/fixtures: ../shared/fixtures from the
-// module root (the directory holding go.mod).
+// corosyncFixtures returns the corpus of real tool outputs, crm/testdata/corpus
+// (provenance and licences in its README).
 func corosyncFixtures(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = filepath.Dir(dir)
-	}
-	fx := filepath.Join(dir, "..", "shared", "fixtures")
-	if _, err := os.Stat(fx); err != nil {
-		t.Fatalf("fixtures: %v (shared/ must sit beside the repository)", err)
-	}
-	return fx
+	return crmtest.Corpus(t)
 }
 
 // corosyncTestCollector adapts a Collector to prometheus.Collector for testutil.
@@ -143,7 +127,7 @@ func corosyncCmanSnapshot(t *testing.T, in []byte) *corosync.Status {
 		return &corosync.Status{Stack: corosync.StackCman, Cman: &corosync.Cman{Status: &corosync.CmanStatus{}, Nodes: nodes}}
 	}
 	runner := corosyncFakeCmanRunner{"status": status, "nodes": votes,
-		"-s": readCorosyncFixture(t, corosyncFixtures(t), "corosync-cfgtool/corosync-1.4-cman_cfgtool-s_1ring-ok.txt")}
+		"-s": readCorosyncFixture(t, corosyncFixtures(t), "corosync-cfgtool/corosync-2.3-fedora19_cfgtool-s_1ring-ok_auto-nodeid.txt")}
 	st, err := (&corosync.Source{Runner: runner, Stack: corosync.StackCman}).Fetch(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -161,7 +161,7 @@ func (c *PacemakerCollector) UpdateLive(ctx context.Context, ch chan<- prometheu
 	if err := notReady(st, "crm_mon"); err != nil {
 		return nil, err
 	}
-	if err := usable(st, now, c.maxAge, "crm_mon"); err != nil {
+	if err := Usable(st, now, c.maxAge, "crm_mon"); err != nil {
 		return nil, err
 	}
 	return c.blockFor(st.Value), nil

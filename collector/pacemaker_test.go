@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -16,6 +18,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/pgha/pgha_exporter/crm"
 	"github.com/pgha/pgha_exporter/crm/crmtest"
@@ -97,7 +103,9 @@ func TestPacemakerGolden(t *testing.T) {
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-// TestPromtoolCheckMetrics runs promtool over every golden file.
+// TestPromtoolCheckMetrics runs promtool once over every golden file: their
+// families are merged into one exposition, each series labelled with its
+// golden file, so one process lints them all.
 func TestPromtoolCheckMetrics(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
@@ -107,17 +115,44 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 		t.Skip("promtool not installed")
 	}
 	files, _ := filepath.Glob(filepath.Join("testdata", "*", "*.prom"))
-	if len(files) == 0 {
-		t.Fatal("no golden files")
+	if len(files) < 50 {
+		t.Fatalf("only %d golden files", len(files))
 	}
+	merged := map[string]*dto.MetricFamily{}
 	for _, f := range files {
-		data, _ := os.ReadFile(f)
-		cmd := exec.Command(promtool, "check", "metrics")
-		cmd.Stdin = bytes.NewReader(data)
-		out, err := cmd.CombinedOutput()
+		data, err := os.ReadFile(f)
 		if err != nil {
-			t.Errorf("promtool check metrics %s: %v\n%s", f, err, out)
+			t.Fatal(err)
 		}
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		fams, err := parser.TextToMetricFamilies(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for name, fam := range fams {
+			for _, m := range fam.Metric {
+				m.Label = append(m.Label, &dto.LabelPair{Name: proto.String("golden"), Value: proto.String(filepath.ToSlash(f))})
+			}
+			if have, ok := merged[name]; ok {
+				if have.GetHelp() != fam.GetHelp() || have.GetType() != fam.GetType() {
+					t.Errorf("%s: %s has HELP/TYPE %q/%s, elsewhere %q/%s", f, name, fam.GetHelp(), fam.GetType(), have.GetHelp(), have.GetType())
+				}
+				have.Metric = append(have.Metric, fam.Metric...)
+				continue
+			}
+			merged[name] = fam
+		}
+	}
+	var all bytes.Buffer
+	for _, name := range slices.Sorted(maps.Keys(merged)) {
+		if _, err := expfmt.MetricFamilyToText(&all, merged[name]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = &all
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics over %d golden files: %v\n%s", len(files), err, out)
 	}
 }
 
@@ -127,7 +162,7 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 func TestRootsGiveSameMetrics(t *testing.T) {
 	d := newPacemakerDescs()
 	skip := map[*prometheus.Desc]bool{d.monInfo: true}
-	dirs := crmtest.Glob(t, filepath.Join(crmtest.SharedFixtures(t), "live-*", "0*", "pgdb*"))
+	dirs := crmtest.Glob(t, filepath.Join(crmtest.Corpus(t), "live-*", "0*", "pgdb*"))
 	gen, _ := filepath.Glob(filepath.Join(crmtest.Generated(t), "*"))
 	pairs := 0
 	for _, dir := range append(dirs, gen...) {
@@ -148,7 +183,7 @@ func TestRootsGiveSameMetrics(t *testing.T) {
 }
 
 func TestPacemakerContract(t *testing.T) {
-	live := filepath.Join(crmtest.SharedFixtures(t), "live-pcmk-2.1.5-pgsql-4.12-pg15")
+	live := filepath.Join(crmtest.Corpus(t), "live-pcmk-2.1.5-pgsql-4.12-pg15")
 	snap := loadSnapshot(t, filepath.Join(live, "05-primary-postgres-killed-failover/pgdb1/crm_mon.xml"),
 		filepath.Join(live, "01-healthy/pgdb1/cibadmin-Q.xml"))
 	c := snapshotCollector{d: newPacemakerDescs(), snap: snap}
@@ -174,7 +209,7 @@ pgha_pacemaker_resource_role{node="pgdb3",resource="vip-rep",role="started"} 1
 // TestPacemakerCollectorStaleness: the collector serves the refresher's
 // snapshot, and fails once it is older than max-age.
 func TestPacemakerCollectorStaleness(t *testing.T) {
-	live := filepath.Join(crmtest.SharedFixtures(t), "live-pcmk-2.1.5-pgsql-4.12-pg15/01-healthy/pgdb1/crm_mon.xml")
+	live := filepath.Join(crmtest.Corpus(t), "live-pcmk-2.1.5-pgsql-4.12-pg15/01-healthy/pgdb1/crm_mon.xml")
 	fail := false
 	src := &crm.Source{MonFile: live}
 	fetch := func(ctx context.Context) (*crm.Snapshot, error) {

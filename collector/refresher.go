@@ -11,6 +11,7 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pgha/pgha_exporter/crm"
 	"github.com/pgha/pgha_exporter/crm/runner"
 )
 
@@ -190,16 +191,17 @@ func newRefreshDescs(subsystem, what string) refreshDescs {
 // ErrStale is returned by a collector whose last good snapshot is too old.
 var ErrStale = errors.New("snapshot is stale")
 
-// usable says why a collector must not serve the refresher's snapshot: none
-// yet, or older than maxAge (0: no limit). what names the source.
-func usable[T any](st RefreshState[T], now time.Time, maxAge time.Duration, what string) error {
+// Usable says why a snapshot must not be served or trusted: none yet, or
+// stale by crm.Stale (maxAge 0: no limit). what names the source. The
+// collectors and the exporter's role agreement use it alike.
+func Usable[T any](st RefreshState[T], now time.Time, maxAge time.Duration, what string) error {
 	if !st.Have {
 		if st.LastErr != nil {
 			return fmt.Errorf("no %s snapshot yet: %w", what, st.LastErr)
 		}
 		return fmt.Errorf("no %s snapshot yet", what)
 	}
-	if age := now.Sub(st.LastSuccess); maxAge > 0 && age > maxAge {
+	if age := now.Sub(st.LastSuccess); crm.Stale(age.Seconds(), maxAge) {
 		return fmt.Errorf("%w: last good %s snapshot is %s old (max %s); last error: %v",
 			ErrStale, what, age.Round(time.Second), maxAge, st.LastErr)
 	}

@@ -69,8 +69,8 @@ func TestParseFixtures(t *testing.T) {
 	}
 }
 
-func shared(t *testing.T, rel string) string {
-	return filepath.Join(crmtest.SharedFixtures(t), rel)
+func corpus(t *testing.T, rel string) string {
+	return filepath.Join(crmtest.Corpus(t), rel)
 }
 
 func instances(st *Status) []string {
@@ -83,7 +83,7 @@ func instances(st *Status) []string {
 }
 
 func TestLegacyFacts(t *testing.T) {
-	st := parseFile(t, shared(t, "crm_mon-xml-legacy/pcmk-1.1.12_pcsd-3nodes-clones-ms-groups.xml"))
+	st := parseFile(t, corpus(t, "crm_mon-xml-legacy/pcmk-1.1.12_pcsd-3nodes-clones-ms-groups.xml"))
 	if st.Format != FormatLegacy || st.Version != "1.1.12" {
 		t.Errorf("format/version = %s/%s", st.Format, st.Version)
 	}
@@ -107,7 +107,7 @@ func TestLegacyFacts(t *testing.T) {
 		t.Error("members of cloned groups were dropped")
 	}
 
-	min := parseFile(t, shared(t, "crm_mon-xml-legacy/pcmk-1.1.13_minimal-no-dc.xml"))
+	min := parseFile(t, corpus(t, "crm_mon-xml-legacy/pcmk-1.1.13_minimal-no-dc.xml"))
 	if min.Summary.DCPresent == nil || *min.Summary.DCPresent || min.Summary.DC != nil {
 		t.Errorf("DC: %+v", min.Summary)
 	}
@@ -120,7 +120,7 @@ func TestLegacyFacts(t *testing.T) {
 }
 
 func TestInfinityFencingBans(t *testing.T) {
-	st := parseFile(t, shared(t, "crm_mon-xml-legacy/pcmk-1.1.20-el7_fqdn-failures-fencing-bans.xml"))
+	st := parseFile(t, corpus(t, "crm_mon-xml-legacy/pcmk-1.1.20-el7_fqdn-failures-fencing-bans.xml"))
 	var inf bool
 	for _, h := range st.History {
 		if math.IsInf(float64(h.FailCount), 1) && !h.LastFailure.IsZero() {
@@ -157,7 +157,7 @@ func TestInfinityFencingBans(t *testing.T) {
 }
 
 func TestAPIFacts(t *testing.T) {
-	st := parseFile(t, shared(t, "crm_mon-xml-api/pcmk-2.0.5_regression_basic.xml"))
+	st := parseFile(t, corpus(t, "crm_mon-xml-api/pcmk-2.0.5_regression_basic.xml"))
 	var bundled, clonedGroup int
 	for _, r := range st.Resources {
 		if r.Bundle == "httpd-bundle" && r.Replica != "" {
@@ -173,14 +173,14 @@ func TestAPIFacts(t *testing.T) {
 	if r := st.Resources[0]; r.Agent != "ocf:pacemaker:ping" {
 		t.Errorf("agent not normalised: %q", r.Agent)
 	}
-	grouped := parseFile(t, shared(t, "crm_mon-xml-api/pcmk-2.0.5_regression_grouped-by-node.xml"))
+	grouped := parseFile(t, corpus(t, "crm_mon-xml-api/pcmk-2.0.5_regression_grouped-by-node.xml"))
 	// --group-by-node loses the clone/group context of active instances but
 	// must keep every (resource, node, role).
 	if d := cmp.Diff(instances(st), instances(grouped)); d != "" {
 		t.Errorf("--group-by-node instances differ:\n%s", d)
 	}
 
-	p := parseFile(t, shared(t, "crm_mon-xml-api/pcmk-2.1.0_regression_basic-promotable.xml"))
+	p := parseFile(t, corpus(t, "crm_mon-xml-api/pcmk-2.1.0_regression_basic-promotable.xml"))
 	var promoted int
 	for _, c := range p.Clones {
 		if c.Promotable {
@@ -195,14 +195,14 @@ func TestAPIFacts(t *testing.T) {
 		t.Errorf("promoted instances = %d, want 1", promoted)
 	}
 
-	v3 := parseFile(t, shared(t, "crm_mon-xml-api/pcmk-3.0.2_regression_basic.xml"))
+	v3 := parseFile(t, corpus(t, "crm_mon-xml-api/pcmk-3.0.2_regression_basic.xml"))
 	if o := v3.Summary.Options; o == nil || o.StonithEnabled == nil || !*o.StonithEnabled {
 		t.Errorf("3.0.2 stonith/fencing-enabled: %+v", o)
 	}
 }
 
 func TestLivePgsql(t *testing.T) {
-	st := parseFile(t, shared(t, "live-pcmk-2.1.5-pgsql-4.12-pg15/01-healthy/pgdb1/crm_mon.xml"))
+	st := parseFile(t, corpus(t, "live-pcmk-2.1.5-pgsql-4.12-pg15/01-healthy/pgdb1/crm_mon.xml"))
 	got := map[string]string{}
 	for _, p := range st.PgsqlNodes(nil) {
 		got[p.Node] = p.Status + " " + p.DataStatus + " " + p.ReceiverStatus + " " + formatScore(p.PromotionScore)
@@ -222,7 +222,7 @@ func TestLivePgsql(t *testing.T) {
 		t.Errorf("LocalRole(pgdb3) = %s, %v", role, ok)
 	}
 
-	lock := parseFile(t, shared(t, "live-pcmk-2.1.5-pgsql-4.12-pg15/06-old-primary-start-failed-pgsql-lock/pgdb1/crm_mon.xml"))
+	lock := parseFile(t, corpus(t, "live-pcmk-2.1.5-pgsql-4.12-pg15/06-old-primary-start-failed-pgsql-lock/pgdb1/crm_mon.xml"))
 	if len(lock.Failures) != 1 {
 		t.Fatalf("failures: %+v", lock.Failures)
 	}
@@ -248,7 +248,7 @@ func formatScore(f *Score) string {
 // TestRootsAgree: the same cluster rendered by --as-xml and --output-as=xml
 // parses to the same state (only the root's own fields differ).
 func TestRootsAgree(t *testing.T) {
-	dirs := crmtest.Glob(t, filepath.Join(crmtest.SharedFixtures(t), "live-*", "0*", "pgdb*"))
+	dirs := crmtest.Glob(t, filepath.Join(crmtest.Corpus(t), "live-*", "0*", "pgdb*"))
 	if gen, _ := filepath.Glob(filepath.Join(crmtest.Generated(t), "*")); len(gen) > 0 {
 		dirs = append(dirs, gen...)
 	}
@@ -280,7 +280,7 @@ func TestClassifyErrors(t *testing.T) {
 		"live-pcmk-2.1.5-pgsql-4.12-pg15/errors/crm_mon.legacy.cluster-not-running.xml":            StageError,
 	}
 	for rel, want := range cases {
-		st := parseFile(t, shared(t, rel))
+		st := parseFile(t, corpus(t, rel))
 		got, err := Classify(st)
 		if got != want {
 			t.Errorf("%s: stage %s, want %s (err %v)", rel, got, want, err)
@@ -388,7 +388,7 @@ func TestParseRejects(t *testing.T) {
 // TestCloneInstances: a promotable cloned group counts once per instance,
 // with its members' lowest role.
 func TestCloneInstances(t *testing.T) {
-	st := parseFile(t, shared(t, "crm_mon-xml-legacy/pcmk-1.1.12_pcsd-3nodes-clones-ms-groups.xml"))
+	st := parseFile(t, corpus(t, "crm_mon-xml-legacy/pcmk-1.1.12_pcsd-3nodes-clones-ms-groups.xml"))
 	insts := st.CloneInstances("group3-master")
 	promoted := 0
 	for _, in := range insts {

@@ -42,7 +42,7 @@ func ok(data []byte) func() (runner.Result, error) {
 
 func readShared(t *testing.T, rel string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(crmtest.SharedFixtures(t), rel))
+	data, err := os.ReadFile(filepath.Join(crmtest.Corpus(t), rel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,8 +166,8 @@ func TestSourceCIBFailureIsNotFatal(t *testing.T) {
 }
 
 func TestSourceMonFile(t *testing.T) {
-	dir := filepath.Join(crmtest.SharedFixtures(t), live+"05-primary-postgres-killed-failover/pgdb1")
-	src := &Source{MonFile: filepath.Join(dir, "crm_mon.xml"), CIBFile: filepath.Join(crmtest.SharedFixtures(t), live+"01-healthy/pgdb1/cibadmin-Q.xml")}
+	dir := filepath.Join(crmtest.Corpus(t), live+"05-primary-postgres-killed-failover/pgdb1")
+	src := &Source{MonFile: filepath.Join(dir, "crm_mon.xml"), CIBFile: filepath.Join(crmtest.Corpus(t), live+"01-healthy/pgdb1/cibadmin-Q.xml")}
 	snap, err := src.Fetch(context.Background())
 	if err != nil {
 		t.Fatal(err)

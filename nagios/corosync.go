@@ -45,10 +45,8 @@ func CheckCorosync(s *corosync.Status, o CorosyncOptions) Result {
 		q := s.Quorum
 		quorate = q.Quorate
 		expected, total = deref(q.ExpectedVotes), deref(q.TotalVotes)
+		members = len(q.Members) // the qdevice pseudo-node is q.Qdevice, never a member
 		for _, m := range q.Members {
-			if m.NodeID != 0 { // the qdevice pseudo-node
-				members++
-			}
 			if m.Qdevice != nil && m.Qdevice.Registered && m.Qdevice.Alive != nil && !*m.Qdevice.Alive {
 				r.Add(Warning, "qdevice not alive on node %s", nameOr(m.Name, m.NodeID))
 			}

@@ -63,7 +63,7 @@ func scenarios(t *testing.T) []scenario {
 		}
 		out = append(out, scenario{"generated-" + filepath.Base(dir), filepath.Join(dir, "crm_mon.xml"), filepath.Join(dir, "cib.xml")})
 	}
-	live := filepath.Join(crmtest.SharedFixtures(t), "live-pcmk-2.1.5-pgsql-4.12-pg15")
+	live := filepath.Join(crmtest.Corpus(t), "live-pcmk-2.1.5-pgsql-4.12-pg15")
 	for _, dir := range crmtest.Glob(t, filepath.Join(live, "0*", "pgdb1")) {
 		out = append(out, scenario{"live-" + filepath.Base(filepath.Dir(dir)), filepath.Join(dir, "crm_mon.xml"), ""})
 	}
@@ -175,10 +175,10 @@ func TestDefaultsFlagStonith(t *testing.T) {
 // TestCorosyncGolden: the corosync check over every cfgtool, quorumtool and
 // cman fixture.
 func TestCorosyncGolden(t *testing.T) {
-	shared := crmtest.SharedFixtures(t)
+	corpus := crmtest.Corpus(t)
 	var names []string
 	results := map[string]Result{}
-	for _, f := range crmtest.Glob(t, filepath.Join(shared, "corosync-cfgtool", "*.txt")) {
+	for _, f := range crmtest.Glob(t, filepath.Join(corpus, "corosync-cfgtool", "*.txt")) {
 		data, _ := os.ReadFile(f)
 		rings, err := corosync.ParseCfgtool(data)
 		if err != nil {
@@ -187,7 +187,7 @@ func TestCorosyncGolden(t *testing.T) {
 		n := "corosync-" + strings.TrimSuffix(filepath.Base(f), ".txt")
 		names, results[n] = append(names, n), CheckCorosync(&corosync.Status{Stack: "corosync", Rings: rings}, CorosyncOptions{})
 	}
-	for _, f := range crmtest.Glob(t, filepath.Join(shared, "corosync-quorumtool", "*.txt")) {
+	for _, f := range crmtest.Glob(t, filepath.Join(corpus, "corosync-quorumtool", "*.txt")) {
 		data, _ := os.ReadFile(f)
 		q, err := corosync.ParseQuorumtool(data)
 		if err != nil {
@@ -196,7 +196,7 @@ func TestCorosyncGolden(t *testing.T) {
 		n := "corosync-" + strings.TrimSuffix(filepath.Base(f), ".txt")
 		names, results[n] = append(names, n), CheckCorosync(&corosync.Status{Stack: "corosync", Quorum: q}, CorosyncOptions{})
 	}
-	for _, f := range crmtest.Glob(t, filepath.Join(shared, "cman", "cman_tool-status*.txt")) {
+	for _, f := range crmtest.Glob(t, filepath.Join(corpus, "cman", "cman_tool-status*.txt")) {
 		data, _ := os.ReadFile(f)
 		cs, err := corosync.ParseCmanStatus(data)
 		if err != nil {
@@ -211,7 +211,7 @@ func TestCorosyncGolden(t *testing.T) {
 		n := "corosync-" + strings.TrimSuffix(filepath.Base(f), ".txt")
 		names, results[n] = append(names, n), CheckCorosync(&corosync.Status{Stack: "cman", Cman: &corosync.Cman{Status: cs, Nodes: nodes}}, CorosyncOptions{})
 	}
-	live := filepath.Join(shared, "live-pcmk-2.1.5-pgsql-4.12-pg15")
+	live := filepath.Join(corpus, "live-pcmk-2.1.5-pgsql-4.12-pg15")
 	for _, dir := range crmtest.Glob(t, filepath.Join(live, "0*", "pgdb*")) {
 		cfg, err1 := os.ReadFile(filepath.Join(dir, "corosync-cfgtool-s.txt"))
 		qt, err2 := os.ReadFile(filepath.Join(dir, "corosync-quorumtool-sp.txt"))

@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// TestRangeVectors is the table of ../shared/notes/nagios.md §4, whose
-// oracle is Perl Monitoring::Plugin::Range: A = alert, . = no alert.
+// TestRangeVectors is the threshold-range table of the Nagios plugin
+// development guidelines, whose oracle is Perl Monitoring::Plugin::Range: A = alert, . = no alert.
 func TestRangeVectors(t *testing.T) {
 	values := []float64{-11, -1, 0, 5, 10, 15, 20, 25}
 	table := map[string]string{

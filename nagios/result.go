@@ -78,10 +78,9 @@ type Perf struct {
 
 // Result is the outcome of one check.
 type Result struct {
-	What    string // CLUSTER, REPLICATION, COROSYNC, ALL
-	Items   []Item
-	Perf    []Perf
-	Summary string // set to override the generated first-line summary
+	What  string // CLUSTER, REPLICATION, COROSYNC, ALL
+	Items []Item
+	Perf  []Perf
 }
 
 // Add records a finding.
@@ -130,31 +129,29 @@ func (r *Result) problems() []Item {
 // perfdata line. No '|' ever appears in text. It returns the exit code.
 func (r *Result) Render(w io.Writer, verbose int) int {
 	state := r.State()
-	summary := r.Summary
+	summary := ""
 	probs := r.problems()
-	if summary == "" {
-		switch len(probs) {
-		case 0:
-			// As many findings as fit an 80-column pager line.
-			room := 80 - len(fmt.Sprintf("PGHA %s %s - ", r.What, state))
-			for _, it := range r.Items {
-				if it.Ignored {
-					continue
-				}
-				next := it.Text
-				if summary != "" {
-					next = summary + ", " + it.Text
-				}
-				if len(next) > room && summary != "" {
-					break
-				}
-				summary = next
+	switch len(probs) {
+	case 0:
+		// As many findings as fit an 80-column pager line.
+		room := 80 - len(fmt.Sprintf("PGHA %s %s - ", r.What, state))
+		for _, it := range r.Items {
+			if it.Ignored {
+				continue
 			}
-		case 1:
-			summary = probs[0].Text
-		default:
-			summary = fmt.Sprintf("%s (+%d more)", probs[0].Text, len(probs)-1)
+			next := it.Text
+			if summary != "" {
+				next = summary + ", " + it.Text
+			}
+			if len(next) > room && summary != "" {
+				break
+			}
+			summary = next
 		}
+	case 1:
+		summary = probs[0].Text
+	default:
+		summary = fmt.Sprintf("%s (+%d more)", probs[0].Text, len(probs)-1)
 	}
 	fmt.Fprintf(w, "PGHA %s %s - %s\n", r.What, state, clean(summary))
 	for _, it := range probs {

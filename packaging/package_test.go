@@ -272,7 +272,7 @@ func TestDebInstall(t *testing.T) {
 	t.Run("files", func(t *testing.T) {
 		want := map[string]fs.FileMode{
 			binPath: 0o755, unitDeb: 0o644, envDeb: 0o600,
-			docDir + "/README.md": 0o644, docDir + "/packaging.md": 0o644, docDir + "/docs/checks.md": 0o644,
+			docDir + "/README.md": 0o644, docDir + "/packaging.md": 0o644, docDir + "/docs/checks.md": 0o644, docDir + "/LICENSE": 0o644,
 		}
 		for _, f := range nagiosFiles {
 			want[shareDir+"/nagios/"+f] = 0o644
@@ -487,13 +487,13 @@ func checkRPM(t *testing.T, rpmFile, stage string, share []string) {
 			t.Skipf("rpm is not installable here, the .rpm is only known to nfpm's own output: %v", err)
 		}
 	}
-	info := must(t, time.Minute, "rpm", "-qp", "--qf", "%{NAME} %{VERSION} %{RELEASE} %{ARCH} %{PAYLOADCOMPRESSOR}", rpmFile)
+	info := must(t, time.Minute, "rpm", "-qp", "--qf", "%{NAME} %{VERSION} %{RELEASE} %{ARCH} %{PAYLOADCOMPRESSOR} %{LICENSE}", rpmFile)
 	t.Logf("rpm -qp: %s", info)
-	if f := strings.Fields(info); len(f) != 5 || f[0] != pkgName || f[2] != "1" {
+	if f := strings.Fields(info); len(f) != 6 || f[0] != pkgName || f[2] != "1" || f[5] != "Apache-2.0" {
 		t.Errorf("rpm header: %q", info)
 	}
 	list := strings.Fields(must(t, time.Minute, "rpm", "-qpl", rpmFile))
-	want := []string{binPath, unitRPM, envRPM, docDir + "/README.md", docDir + "/packaging.md", shareDir, shareDir + "/dashboards", shareDir + "/alerts", shareDir + "/nagios"}
+	want := []string{binPath, unitRPM, envRPM, docDir + "/README.md", docDir + "/packaging.md", docDir + "/LICENSE", shareDir, shareDir + "/dashboards", shareDir + "/alerts", shareDir + "/nagios"}
 	for _, f := range nagiosFiles {
 		want = append(want, shareDir+"/nagios/"+f)
 	}

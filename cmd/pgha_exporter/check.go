@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -50,7 +49,7 @@ perfdata, on stdout only; exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also
 for bad arguments, --help and --version). By default it runs crm_mon itself;
 with --from it reads a running exporter's snapshot instead, so the monitoring
 user needs no cluster rights.`)
-	cmd.Arg("what", "cluster, replication, corosync or all.").Required().EnumVar(&k.what, "cluster", "replication", "corosync", "all")
+	cmd.Arg("what", "cluster, replication, corosync or all.").Required().EnumVar(&k.what, nagios.Checks...)
 	cmd.Flag("warning", "Warning range on the highest fail count (cluster).").Short('w').Default("0").StringVar(&k.warn)
 	cmd.Flag("critical", "Critical range on the highest fail count (cluster).").Short('c').Default("").StringVar(&k.crit)
 	cmd.Flag("timeout", "Overall deadline; on expiry the running command's process group is killed.").Short('t').Default("10s").DurationVar(&k.timeout)
@@ -60,10 +59,11 @@ user needs no cluster rights.`)
 	cmd.Flag("debug", "Log to stderr (never use it under Nagios: stderr breaks check_by_ssh).").BoolVar(&k.debug)
 	cmd.Flag("with-promoted", "Comma-separated resources (or groups) that must run on the promoted node; default: derived from the colocation constraints with the promoted role.").PlaceHolder("vip-master,vip-rep").StringVar(&k.withPromoted)
 	cmd.Flag("rep-mode", "The pgsql resource's rep_mode: with sync an HS:sync standby must exist while two nodes are online.").Default("sync").EnumVar(&k.repMode, "sync", "async")
-	cmd.Flag("lag-bytes-warning", "Warning range on each standby's replay lag in bytes (replication, with PostgreSQL).").Default("16777216").StringVar(&k.lagBytesWarn)
-	cmd.Flag("lag-bytes-critical", "Critical range on each standby's replay lag in bytes.").Default("67108864").StringVar(&k.lagBytesCrit)
-	cmd.Flag("lag-seconds-warning", "Warning range on each standby's replay lag in seconds.").Default("30").StringVar(&k.lagSecondsWarn)
-	cmd.Flag("lag-seconds-critical", "Critical range on each standby's replay lag in seconds.").Default("120").StringVar(&k.lagSecondsCrit)
+	lag := nagios.DefaultPostgresOptions()
+	cmd.Flag("lag-bytes-warning", "Warning range on each standby's replay lag in bytes (replication, with PostgreSQL).").Default(lag.LagBytes.Warn.String()).StringVar(&k.lagBytesWarn)
+	cmd.Flag("lag-bytes-critical", "Critical range on each standby's replay lag in bytes.").Default(lag.LagBytes.Crit.String()).StringVar(&k.lagBytesCrit)
+	cmd.Flag("lag-seconds-warning", "Warning range on each standby's replay lag in seconds.").Default(lag.LagSeconds.Warn.String()).StringVar(&k.lagSecondsWarn)
+	cmd.Flag("lag-seconds-critical", "Critical range on each standby's replay lag in seconds.").Default(lag.LagSeconds.Crit.String()).StringVar(&k.lagSecondsCrit)
 	for _, p := range []struct{ name, def, help string }{
 		{"offline", "warning", "State for an offline node."},
 		{"standby", "warning", "State for a node in standby."},
@@ -132,11 +132,7 @@ func runCheck(c *config, k *checkConfig, stdout, stderr io.Writer) (code int) {
 	if k.debug {
 		logger, _, _ = newLogger(stderr, "debug", c.logFormat)
 	}
-	opts, err := clusterOptions(k)
-	if err != nil {
-		return unknownf(stdout, "%v", err)
-	}
-	pgOpts, err := postgresOptions(k)
+	opts, err := checkOptions(k)
 	if err != nil {
 		return unknownf(stdout, "%v", err)
 	}
@@ -159,7 +155,12 @@ func runCheck(c *config, k *checkConfig, stdout, stderr io.Writer) (code int) {
 		if checkPanicHook != nil {
 			checkPanicHook()
 		}
-		res, err := evaluate(ctx, c, k, opts, pgOpts, stage, logger)
+		in, err := gather(ctx, c, k, stage, logger)
+		if err != nil {
+			done <- outcome{err: err}
+			return
+		}
+		res, err := nagios.Evaluate(k.what, in, opts)
 		done <- outcome{res, err}
 	}()
 	select {
@@ -188,16 +189,21 @@ func orStage(s string) string {
 	return s
 }
 
-func postgresOptions(k *checkConfig) (nagios.PostgresOptions, error) {
-	o := nagios.PostgresOptions{SyncMode: k.repMode == "sync"}
+// checkOptions turns the check's flags into nagios.Options.
+func checkOptions(k *checkConfig) (nagios.Options, error) {
+	o := nagios.DefaultOptions()
+	o.Replication.SyncMode = k.repMode == "sync"
+	o.Postgres.SyncMode = o.Replication.SyncMode
 	for _, r := range []struct {
 		flag, val string
 		dst       *nagios.Range
 	}{
-		{"--lag-bytes-warning", k.lagBytesWarn, &o.LagBytes.Warn}, {"--lag-bytes-critical", k.lagBytesCrit, &o.LagBytes.Crit},
-		{"--lag-seconds-warning", k.lagSecondsWarn, &o.LagSeconds.Warn}, {"--lag-seconds-critical", k.lagSecondsCrit, &o.LagSeconds.Crit},
+		{"-w", k.warn, &o.Cluster.FailCount.Warn}, {"-c", k.crit, &o.Cluster.FailCount.Crit},
+		{"--lag-bytes-warning", k.lagBytesWarn, &o.Postgres.LagBytes.Warn}, {"--lag-bytes-critical", k.lagBytesCrit, &o.Postgres.LagBytes.Crit},
+		{"--lag-seconds-warning", k.lagSecondsWarn, &o.Postgres.LagSeconds.Warn}, {"--lag-seconds-critical", k.lagSecondsCrit, &o.Postgres.LagSeconds.Crit},
 	} {
 		if r.val == "" {
+			*r.dst = nagios.Range{}
 			continue
 		}
 		v, err := nagios.ParseRange(r.val)
@@ -206,30 +212,14 @@ func postgresOptions(k *checkConfig) (nagios.PostgresOptions, error) {
 		}
 		*r.dst = v
 	}
-	return o, nil
-}
-
-func clusterOptions(k *checkConfig) (nagios.ClusterOptions, error) {
-	o := nagios.DefaultClusterOptions()
-	var err error
-	o.FailCount = nagios.Thresholds{}
-	if k.warn != "" {
-		if o.FailCount.Warn, err = nagios.ParseRange(k.warn); err != nil {
-			return o, fmt.Errorf("-w: %w", err)
-		}
-	}
-	if k.crit != "" {
-		if o.FailCount.Crit, err = nagios.ParseRange(k.crit); err != nil {
-			return o, fmt.Errorf("-c: %w", err)
-		}
-	}
 	if k.withPromoted != "" {
-		o.WithPromoted = strings.Split(k.withPromoted, ",")
+		o.Cluster.WithPromoted = strings.Split(k.withPromoted, ",")
 	}
 	for name, dst := range map[string]*nagios.State{
-		"offline": &o.Offline, "standby": &o.Standby, "maintenance": &o.Maintenance, "maintenance-mode": &o.MaintenanceMode,
-		"stonith-disabled": &o.StonithDisabled, "unmanaged": &o.Unmanaged, "cli-constraints": &o.CLIConstraints,
+		"offline": &o.Cluster.Offline, "standby": &o.Cluster.Standby, "maintenance": &o.Cluster.Maintenance, "maintenance-mode": &o.Cluster.MaintenanceMode,
+		"stonith-disabled": &o.Cluster.StonithDisabled, "unmanaged": &o.Cluster.Unmanaged, "cli-constraints": &o.Cluster.CLIConstraints,
 	} {
+		var err error
 		if *dst, err = nagios.ParseState(*k.policies[name]); err != nil {
 			return o, fmt.Errorf("--%s: %w", name, err)
 		}
@@ -237,141 +227,53 @@ func clusterOptions(k *checkConfig) (nagios.ClusterOptions, error) {
 	return o, nil
 }
 
-// evaluate gathers the sources the check needs and evaluates them.
-func evaluate(ctx context.Context, c *config, k *checkConfig, opts nagios.ClusterOptions, pgOpts nagios.PostgresOptions, stage *stageTracker, logger log.Logger) (nagios.Result, error) {
-	needCrm := k.what != "corosync"
-	needCoro := k.what == "corosync" || k.what == "all"
-	needPG := k.what == "replication" || k.what == "all"
-	var snap *crm.Snapshot
-	var coro *corosync.Status
-	var pgSnap *pg.Snapshot
-	var crmErr, coroErr, pgErr error
+// gather reads the sources the check needs: a running exporter's snapshot
+// with --from, else the cluster tools and PostgreSQL themselves.
+func gather(ctx context.Context, c *config, k *checkConfig, stage *stageTracker, logger log.Logger) (nagios.Inputs, error) {
+	needCrm, needCoro, needPG := nagios.Needs(k.what)
+	var in nagios.Inputs
 	if k.from != "" {
 		stage.set("GET " + k.from)
 		remote, err := fetchRemote(ctx, k.from)
 		if err != nil {
-			return nagios.Result{}, err
+			return in, err
 		}
-		snap, crmErr = fresh(remote.Pacemaker, "pacemaker", c.crmMaxAge)
-		coro, coroErr = fresh(remote.Corosync, "corosync", c.corosyncMaxAge)
+		in.Pacemaker, in.PacemakerErr = fresh(remote.Pacemaker, "pacemaker", c.crmMaxAge)
+		in.Corosync, in.CorosyncErr = fresh(remote.Corosync, "corosync", c.corosyncMaxAge)
 		if p := remote.Postgres; p != nil && needPG { // absent: the exporter runs no postgres collector
-			if pgSnap = p.Snapshot; pgSnap == nil {
-				pgErr = fmt.Errorf("PostgreSQL: %s", orDefault(p.LastError, "no snapshot"))
+			if in.Postgres = p.Snapshot; in.Postgres == nil {
+				in.PostgresErr = fmt.Errorf("PostgreSQL: %s", orDefault(p.LastError, "no snapshot"))
 			}
 		}
-	} else {
-		if needCrm {
-			stage.set("crm_mon")
-			src := &crm.Source{Runner: runner.Exec{}, MonPath: c.crmMonPath, MonFile: c.crmMonFile, CibadminPath: c.cibadminPath,
-				CIBFile: c.cibFile, Include: c.include, Timeout: k.timeout, LocalNode: c.nodeName}
-			snap, crmErr = src.Fetch(ctx)
-			_ = logger.Log("source", "crm_mon", "err", crmErr)
-		}
-		if needCoro {
-			stage.set("the corosync tools")
-			coro, coroErr = corosyncSource(c, k.timeout).Fetch(ctx)
-			_ = logger.Log("source", "corosync", "err", coroErr)
-		}
-		// PostgreSQL is consulted when a connection string is configured.
-		if needPG && (c.pgDSNFile != "" || os.Getenv(pg.EnvDSN) != "") {
-			stage.set("the PostgreSQL queries")
-			dsn, err := pg.LoadDSN(c.pgDSNFile, os.Getenv)
-			if err != nil {
-				return nagios.Result{}, err
-			}
-			client := pg.NewClient(dsn, pg.ClientOptions{ConnectTimeout: c.pgConnectTimeout, QueryTimeout: c.pgQueryTimeout})
-			pgSnap, pgErr = client.Snapshot(ctx)
-			_ = client.Close(context.Background())
-			_ = logger.Log("source", "postgres", "err", pgErr)
-		}
-		if snap != nil && snap.LocalNode == "" && pgSnap != nil {
-			stage.set("crm_node")
-			snap.LocalNode, _ = crm.LocalNodeName(ctx, runner.Exec{}, c.crmNodePath, k.timeout)
-		}
+		return in, nil
 	}
-	// replication adds the local PostgreSQL's view to the agent's.
-	withPG := func(r nagios.Result) nagios.Result {
-		switch {
-		case pgErr != nil:
-			r.Add(nagios.Critical, "PostgreSQL: %v", pgErr)
-		case pgSnap != nil:
-			o := pgOpts
-			o.PacemakerPromoted, o.PacemakerKnown = snap.LocalPgsqlRole()
-			r.Merge(nagios.CheckPostgres(pgSnap, o))
-		}
-		return r
+	if needCrm {
+		stage.set("crm_mon")
+		in.Pacemaker, in.PacemakerErr = crmSource(c, c.nodeName, k.timeout).Fetch(ctx)
+		_ = logger.Log("source", "crm_mon", "err", in.PacemakerErr)
 	}
-	rep := nagios.ReplicationOptions{SyncMode: k.repMode == "sync"}
-	switch k.what {
-	case "cluster", "replication":
-		if crmErr != nil {
-			return crmFailure(strings.ToUpper(k.what), crmErr)
-		}
-		if k.what == "cluster" {
-			return nagios.CheckCluster(snap, opts), nil
-		}
-		return withPG(nagios.CheckReplication(snap, rep)), nil
-	case "corosync":
-		if coroErr != nil {
-			return coroFailure("COROSYNC", coroErr)
-		}
-		return nagios.CheckCorosync(coro, nagios.CorosyncOptions{}), nil
+	if needCoro {
+		stage.set("the corosync tools")
+		in.Corosync, in.CorosyncErr = corosyncSource(c, k.timeout).Fetch(ctx)
+		_ = logger.Log("source", "corosync", "err", in.CorosyncErr)
 	}
-	all := nagios.Result{What: "ALL"}
-	for _, part := range []func() (nagios.Result, error){
-		func() (nagios.Result, error) {
-			if crmErr != nil {
-				return crmFailure("ALL", crmErr)
-			}
-			r := nagios.CheckCluster(snap, opts)
-			r.Merge(withPG(nagios.CheckReplication(snap, rep)))
-			return r, nil
-		},
-		func() (nagios.Result, error) {
-			if coroErr != nil {
-				return coroFailure("ALL", coroErr)
-			}
-			return nagios.CheckCorosync(coro, nagios.CorosyncOptions{}), nil
-		},
-	} {
-		r, err := part()
+	// PostgreSQL is consulted when a connection string is configured.
+	if needPG && (c.pgDSNFile != "" || os.Getenv(pg.EnvDSN) != "") {
+		stage.set("the PostgreSQL queries")
+		dsn, err := pg.LoadDSN(c.pgDSNFile, os.Getenv)
 		if err != nil {
-			all.Add(nagios.Unknown, "%v", err)
-			continue
+			return in, err
 		}
-		all.Merge(r)
+		client := pg.NewClient(dsn, pg.ClientOptions{ConnectTimeout: c.pgConnectTimeout, QueryTimeout: c.pgQueryTimeout})
+		in.Postgres, in.PostgresErr = client.Snapshot(ctx)
+		_ = client.Close(context.Background())
+		_ = logger.Log("source", "postgres", "err", in.PostgresErr)
 	}
-	return all, nil
-}
-
-// coroFailure: corosync not running is a finding; the rest is UNKNOWN.
-func coroFailure(what string, err error) (nagios.Result, error) {
-	if errors.Is(err, corosync.ErrNotRunning) {
-		r := nagios.Result{What: what}
-		r.Add(nagios.Critical, "corosync not running on this node (%v)", err)
-		return r, nil
+	if in.Pacemaker != nil && in.Pacemaker.LocalNode == "" && in.Postgres != nil {
+		stage.set("crm_node")
+		in.Pacemaker.LocalNode, _ = crm.LocalNodeName(ctx, runner.Exec{}, c.crmNodePath, k.timeout)
 	}
-	return nagios.Result{}, err
-}
-
-// crmFailure turns a failed crm_mon run into a result: the stack not running
-// on this node is a finding (CRITICAL); everything that is a deployment or
-// plugin problem is UNKNOWN.
-func crmFailure(what string, err error) (nagios.Result, error) {
-	var ce *crm.Error
-	if errors.As(err, &ce) {
-		switch ce.Stage {
-		case crm.StageNotConnected:
-			r := nagios.Result{What: what}
-			r.Add(nagios.Critical, "cluster stack not running on this node (%s)", ce.Msg)
-			return r, nil
-		case crm.StageNoCIB:
-			r := nagios.Result{What: what}
-			r.Add(nagios.Critical, "pacemaker is starting: the CIB does not answer yet")
-			return r, nil
-		}
-	}
-	return nagios.Result{}, err
+	return in, nil
 }
 
 // remoteState is the exporter's /api/v1/snapshot document.
@@ -394,7 +296,7 @@ func fresh[T any](p *remoteSource[T], what string, maxAge time.Duration) (*T, er
 		return nil, fmt.Errorf("the exporter does not run the %s collector", what)
 	case p.Snapshot == nil:
 		return nil, fmt.Errorf("the exporter has no %s snapshot yet (last error: %s)", what, orDefault(p.LastError, "none"))
-	case !(p.AgeSeconds <= maxAge.Seconds()): // NaN and ages past any Duration are stale too
+	case crm.Stale(p.AgeSeconds, maxAge):
 		return nil, fmt.Errorf("the exporter's %s snapshot is %.0fs old (max %s; last error: %s)", what, p.AgeSeconds, maxAge, orDefault(p.LastError, "none"))
 	}
 	return p.Snapshot, nil

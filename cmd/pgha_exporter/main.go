@@ -83,23 +83,20 @@ exporter on every cluster node.`)
 			Default(def).Bool()
 	}
 
-	{
-		cmd := app
-		cmd.Flag("crm.mon-path", "crm_mon binary.").Default("/usr/sbin/crm_mon").StringVar(&c.crmMonPath)
-		cmd.Flag("crm.mon-file", "Read crm_mon XML (either root) from this file instead of running crm_mon (demos, tests, offline analysis).").
-			PlaceHolder("PATH").StringVar(&c.crmMonFile)
-		cmd.Flag("crm.cibadmin-path", "cibadmin binary, used for 'cibadmin --query --scope constraints|nodes' (cli-ban/cli-prefer constraints, permanent attributes of offline nodes). Empty disables those queries.").
-			Default("/usr/sbin/cibadmin").StringVar(&c.cibadminPath)
-		cmd.Flag("crm.cib-file", "With --crm.mon-file: read constraints and permanent node attributes from this CIB XML file.").
-			PlaceHolder("PATH").StringVar(&c.cibFile)
-		cmd.Flag("crm.node-path", "crm_node binary, asked once for the local node name.").Default("/usr/sbin/crm_node").StringVar(&c.crmNodePath)
-		cmd.Flag("crm.node-name", "This node's cluster name (default: 'crm_node -n', else the host name).").StringVar(&c.nodeName)
-		cmd.Flag("crm.include", "Sections for 'crm_mon --output-as=xml --include=...' (ignored on Pacemaker before 2.0.3, which gets --as-xml).").
-			Default(crm.DefaultInclude).StringVar(&c.include)
-		cmd.Flag("crm.refresh-interval", "How often the background refresher runs crm_mon.").Default("5s").DurationVar(&c.crmRefresh)
-		cmd.Flag("crm.timeout", "Deadline for one crm_mon or cibadmin run; its whole process group is killed on expiry.").Default("10s").DurationVar(&c.crmTimeout)
-		cmd.Flag("crm.max-age", "Serve no Pacemaker metrics (collector success 0) when the last good snapshot is older than this.").Default("30s").DurationVar(&c.crmMaxAge)
-	}
+	app.Flag("crm.mon-path", "crm_mon binary.").Default("/usr/sbin/crm_mon").StringVar(&c.crmMonPath)
+	app.Flag("crm.mon-file", "Read crm_mon XML (either root) from this file instead of running crm_mon (demos, tests, offline analysis).").
+		PlaceHolder("PATH").StringVar(&c.crmMonFile)
+	app.Flag("crm.cibadmin-path", "cibadmin binary, used for 'cibadmin --query --scope constraints|nodes' (cli-ban/cli-prefer constraints, permanent attributes of offline nodes). Empty disables those queries.").
+		Default("/usr/sbin/cibadmin").StringVar(&c.cibadminPath)
+	app.Flag("crm.cib-file", "With --crm.mon-file: read constraints and permanent node attributes from this CIB XML file.").
+		PlaceHolder("PATH").StringVar(&c.cibFile)
+	app.Flag("crm.node-path", "crm_node binary, asked once for the local node name.").Default("/usr/sbin/crm_node").StringVar(&c.crmNodePath)
+	app.Flag("crm.node-name", "This node's cluster name (default: 'crm_node -n', else the host name).").StringVar(&c.nodeName)
+	app.Flag("crm.include", "Sections for 'crm_mon --output-as=xml --include=...' (ignored on Pacemaker before 2.0.3, which gets --as-xml).").
+		Default(crm.DefaultInclude).StringVar(&c.include)
+	app.Flag("crm.refresh-interval", "How often the background refresher runs crm_mon.").Default("5s").DurationVar(&c.crmRefresh)
+	app.Flag("crm.timeout", "Deadline for one crm_mon or cibadmin run; its whole process group is killed on expiry.").Default("10s").DurationVar(&c.crmTimeout)
+	app.Flag("crm.max-age", "Serve no Pacemaker metrics (collector success 0), and let check --from refuse the snapshot, when the last good snapshot is older than this (0: no limit).").Default("30s").DurationVar(&c.crmMaxAge)
 	app.Flag("corosync.stack", "Cluster stack: auto (cman when 'cman_tool status' answers, else corosync), corosync or cman.").
 		Default(corosync.StackAuto).EnumVar(&c.corosyncStack, corosync.StackAuto, corosync.StackCorosync, corosync.StackCman)
 	app.Flag("corosync.cfgtool-path", "corosync-cfgtool binary (ring/link status, -s).").Default(corosync.DefaultCfgtoolPath).StringVar(&c.cfgtoolPath)
@@ -107,7 +104,7 @@ exporter on every cluster node.`)
 	app.Flag("corosync.cman-tool-path", "cman_tool binary (CMAN stack: status and nodes).").Default(corosync.DefaultCmanToolPath).StringVar(&c.cmanToolPath)
 	app.Flag("corosync.refresh-interval", "How often the background refresher runs the corosync/CMAN tools.").Default("15s").DurationVar(&c.corosyncRefresh)
 	app.Flag("corosync.timeout", "Deadline for one corosync/CMAN tool run; its process group is killed on expiry.").Default("5s").DurationVar(&c.corosyncTimeout)
-	app.Flag("corosync.max-age", "Serve no corosync metrics (collector success 0) when the last good snapshot is older than this.").Default("60s").DurationVar(&c.corosyncMaxAge)
+	app.Flag("corosync.max-age", "Serve no corosync metrics (collector success 0), and let check --from refuse the snapshot, when the last good snapshot is older than this (0: no limit).").Default("60s").DurationVar(&c.corosyncMaxAge)
 
 	app.Flag("pg.dsn-file", "File holding the local PostgreSQL's connection string (libpq keyword/value or URI). Without it the PGHA_PG_DSN environment variable is read; the libpq variables (PGHOST, PGUSER, PGPASSFILE, ...) fill in the rest. Never pass a password as a flag.").
 		PlaceHolder("PATH").StringVar(&c.pgDSNFile)

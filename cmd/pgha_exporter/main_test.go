@@ -148,7 +148,7 @@ const healthy = "live-pcmk-2.1.5-pgsql-4.12-pg15/01-healthy/pgdb1/"
 func fakeCrmMon(t *testing.T, good int) (script, calls, pids string) {
 	t.Helper()
 	dir := t.TempDir()
-	fixture := filepath.Join(crmtest.SharedFixtures(t), healthy, "crm_mon.xml")
+	fixture := filepath.Join(crmtest.Corpus(t), healthy, "crm_mon.xml")
 	script, calls, pids = filepath.Join(dir, "crm_mon"), filepath.Join(dir, "calls"), filepath.Join(dir, "pids")
 	body := fmt.Sprintf(`#!/bin/sh
 echo "$*" >> %[1]s
@@ -300,9 +300,9 @@ var volatile = regexp.MustCompile(`^(go_|process_|promhttp_|pgha_exporter_build_
 // TestMetricsEndToEnd compares the whole /metrics (minus volatile series) of
 // a fixture-backed exporter with a golden file and runs promtool over it.
 func TestMetricsEndToEnd(t *testing.T) {
-	shared := crmtest.SharedFixtures(t)
-	e := start(t, "http", "--crm.mon-file="+filepath.Join(shared, healthy, "crm_mon.xml"),
-		"--crm.cib-file="+filepath.Join(shared, healthy, "cibadmin-Q.xml"), "--crm.node-name=pgdb1",
+	corpus := crmtest.Corpus(t)
+	e := start(t, "http", "--crm.mon-file="+filepath.Join(corpus, healthy, "crm_mon.xml"),
+		"--crm.cib-file="+filepath.Join(corpus, healthy, "cibadmin-Q.xml"), "--crm.node-name=pgdb1",
 		"--no-collector.corosync", "--no-collector.postgres")
 	body, err := e.scrape(t, 5*time.Second)
 	if err != nil {
@@ -361,8 +361,8 @@ func TestTLSAndBasicAuth(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	shared := crmtest.SharedFixtures(t)
-	e := start(t, "https", "--web.config.file="+cfg, "--crm.mon-file="+filepath.Join(shared, healthy, "crm_mon.xml"),
+	corpus := crmtest.Corpus(t)
+	e := start(t, "https", "--web.config.file="+cfg, "--crm.mon-file="+filepath.Join(corpus, healthy, "crm_mon.xml"),
 		"--no-collector.corosync", "--no-collector.postgres")
 
 	if resp, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + e.addr + "/metrics"); err == nil {
@@ -573,5 +573,49 @@ func TestServeUnreadableDSN(t *testing.T) {
 	}
 	if code != 1 || len(errors) != 1 || !strings.Contains(errors[0], "/nonexistent/dsn") {
 		t.Errorf("exit %d, error lines %q", code, errors)
+	}
+}
+
+// TestStalenessAgreement: for --crm.max-age 0 (no limit), 1s and the default,
+// the exporter's pacemaker collector and 'check --from' given the same limit
+// call the same snapshot fresh or stale (one rule, crm.Stale).
+func TestStalenessAgreement(t *testing.T) {
+	mon := filepath.Join(crmtest.Generated(t), "healthy", "crm_mon.xml")
+	for _, tc := range []struct {
+		name  string
+		flag  []string
+		stale bool
+	}{
+		{"no limit", []string{"--crm.max-age=0s"}, false},
+		{"1s", []string{"--crm.max-age=1s"}, true},
+		{"default", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// One crm_mon read at start, then none for an hour: the snapshot ages.
+			args := append([]string{"--crm.mon-file=" + mon, "--crm.refresh-interval=1h", "--no-collector.corosync", "--no-collector.postgres"}, tc.flag...)
+			e := start(t, "http", args...)
+			var body string
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				body, _ = e.scrape(t, 2*time.Second)
+				if age, ok := metricValue(body, "pgha_pacemaker_snapshot_age_seconds"); ok && age >= 1.5 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("snapshot never aged past 1.5s:\n%s", body)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			success, ok := metricValue(body, `pgha_scrape_collector_success{collector="pacemaker"}`)
+			if !ok {
+				t.Fatalf("no pacemaker collector success in:\n%s", body)
+			}
+			code, out, _ := runCheckCLI(append([]string{"cluster", "--from=http://" + e.addr, "--stonith-disabled=ok"}, tc.flag...)...)
+			checkStale := code == 3 && strings.Contains(out, "snapshot is")
+			metricStale := success == 0
+			if metricStale != checkStale || metricStale != tc.stale {
+				t.Errorf("metrics stale=%v (success %v), check stale=%v (exit %d: %s), want stale=%v", metricStale, success, checkStale, code, out, tc.stale)
+			}
+		})
 	}
 }

@@ -115,7 +115,7 @@ func serve(c *config, stderr io.Writer) int {
 			ref := api.pacemaker
 			role = func() (bool, bool) {
 				st := ref.State()
-				if !st.Have || time.Since(st.LastSuccess) > c.crmMaxAge {
+				if collector.Usable(st, time.Now(), c.crmMaxAge, "pacemaker") != nil {
 					return false, false
 				}
 				return st.Value.LocalPgsqlRole()
@@ -194,17 +194,11 @@ func startPacemaker(ctx context.Context, c *config, logger log.Logger) (*collect
 			level.Warn(logger).Log("msg", "cannot tell the local node name", "err", err)
 		}
 	}
-	src := &crm.Source{Runner: r, MonPath: c.crmMonPath, MonFile: c.crmMonFile, CibadminPath: c.cibadminPath,
-		CIBFile: c.cibFile, Include: c.include, Timeout: c.crmTimeout, LocalNode: node}
+	src := crmSource(c, node, c.crmTimeout)
 	ref := collector.NewRefresher("crm_mon", c.crmRefresh, src.RefreshTimeout(), src.Fetch, logger)
 	ref.Start(ctx)
 	level.Info(logger).Log("msg", "pacemaker collector", "local_node", node, "refresh_interval", c.crmRefresh, "timeout", c.crmTimeout, "max_age", c.crmMaxAge)
 	return ref, src.RefreshTimeout()
-}
-
-func corosyncSource(c *config, timeout time.Duration) *corosync.Source {
-	return &corosync.Source{Runner: runner.Exec{}, Stack: c.corosyncStack, CfgtoolPath: c.cfgtoolPath,
-		QuorumtoolPath: c.quorumtoolPath, CmanToolPath: c.cmanToolPath, Timeout: timeout}
 }
 
 func startCorosync(ctx context.Context, c *config, logger log.Logger) (*collector.Refresher[*corosync.Status], time.Duration) {

@@ -10,41 +10,24 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/pgha/pgha_exporter/crm/crmtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const liveSet = "live-pcmk-2.1.5-pgsql-4.12-pg15"
 
-// fixturesDir locates shared/fixtures: ../shared/fixtures from the module
-// root (the directory holding go.mod), as laid out on developer machines and
-// in CI.
+// fixturesDir returns the corpus of real tool outputs, crm/testdata/corpus
+// (provenance and licences in its README).
 func fixturesDir(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	fx := filepath.Join(dir, "..", "shared", "fixtures")
-	if _, err := os.Stat(fx); err != nil {
-		tb.Fatalf("fixtures: %v (shared/ must sit beside the repository)", err)
-	}
-	return fx
+	return crmtest.Corpus(tb)
 }
 
 // fixture is one input file and the parser that reads it.
 type fixture struct {
-	rel   string // path under shared/fixtures
+	rel   string // path under crm/testdata/corpus
 	kind  string // "cfgtool", "quorumtool", "cman_status", "cman_nodes"
 	input []byte
 }

@@ -64,7 +64,7 @@ func TestSourceFetch(t *testing.T) {
 			name: "auto picks cman when cman_tool status answers",
 			fake: fakeRunner{
 				cmanStatus: ok([]byte(cmanStatusOut)), cmanNodes: ok([]byte(cmanNodesOut)),
-				cfgtool: ok(readFixture(t, "corosync-cfgtool/corosync-1.4-cman_cfgtool-s_1ring-ok.txt")),
+				cfgtool: ok(readFixture(t, "corosync-cfgtool/corosync-2.3-fedora19_cfgtool-s_1ring-ok_auto-nodeid.txt")),
 			},
 			check: func(t *testing.T, s *Status) {
 				q := s.Quorum

@@ -1,6 +1,7 @@
-// Package crmtest locates the test fixtures shared by the parser and
-// collector tests: the project's own (crm/testdata/generated) and the
-// recorded tool outputs in ../shared/fixtures beside the repository.
+// Package crmtest locates the test fixtures shared by the parser, collector
+// and check tests: the project's own generated crm_mon renderings
+// (crm/testdata/generated) and the corpus of real tool outputs
+// (crm/testdata/corpus, provenance and licences in its README).
 package crmtest
 
 import (
@@ -29,21 +30,13 @@ func ModuleRoot(t testing.TB) string {
 	}
 }
 
-// SharedFixtures returns ../shared/fixtures beside the repository (or
-// $PGHA_SHARED/fixtures). Without it the test is skipped, except under CI
-// (CI=true), where a missing fixture tree is a failure.
-func SharedFixtures(t testing.TB) string {
+// Corpus returns crm/testdata/corpus, the real tool outputs the tests read.
+// It is part of the repository, so a missing corpus is a failure.
+func Corpus(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv("PGHA_SHARED")
-	if base == "" {
-		base = filepath.Join(ModuleRoot(t), "..", "shared")
-	}
-	dir := filepath.Join(base, "fixtures")
+	dir := filepath.Join(ModuleRoot(t), "crm", "testdata", "corpus")
 	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("shared fixtures missing under CI: %v", err)
-		}
-		t.Skipf("shared fixtures not found (%v); set PGHA_SHARED", err)
+		t.Fatalf("fixture corpus missing: %v", err)
 	}
 	return dir
 }
@@ -76,20 +69,20 @@ func Glob(t testing.TB, patterns ...string) []string {
 // CrmMonFixtures lists every crm_mon XML fixture: the shared legacy and API
 // collections, the live recordings (every node, every scenario, error and
 // start-up states) and the generated scenarios, keyed by a path relative to
-// their collection root (prefixed "shared/" or "generated/").
+// their collection root (prefixed "corpus/" or "generated/").
 func CrmMonFixtures(t testing.TB) map[string]string {
 	t.Helper()
-	shared := SharedFixtures(t)
+	corpus := Corpus(t)
 	out := map[string]string{}
 	for _, f := range Glob(t,
-		filepath.Join(shared, "crm_mon-xml-legacy", "*.xml"),
-		filepath.Join(shared, "crm_mon-xml-api", "*.xml"),
-		filepath.Join(shared, "live-*", "*", "*", "crm_mon*.xml"),
-		filepath.Join(shared, "live-*", "errors", "crm_mon*.xml"),
-		filepath.Join(shared, "live-*", "single-node-startup", "*.xml"),
+		filepath.Join(corpus, "crm_mon-xml-legacy", "*.xml"),
+		filepath.Join(corpus, "crm_mon-xml-api", "*.xml"),
+		filepath.Join(corpus, "live-*", "*", "*", "crm_mon*.xml"),
+		filepath.Join(corpus, "live-*", "errors", "crm_mon*.xml"),
+		filepath.Join(corpus, "live-*", "single-node-startup", "*.xml"),
 	) {
-		rel, _ := filepath.Rel(shared, f)
-		out["shared/"+rel] = f
+		rel, _ := filepath.Rel(corpus, f)
+		out["corpus/"+rel] = f
 	}
 	gen := Generated(t)
 	if m, _ := filepath.Glob(filepath.Join(gen, "*", "crm_mon*.xml")); len(m) > 0 {

@@ -9,8 +9,8 @@
 # No root, no running cluster, no daemon. All work happens in a mktemp directory.
 #
 # Every scenario starts from a live `cibadmin -Q` of the 3-node lab cluster
-# ($PGHA_SHARED/fixtures/live-pcmk-2.1.5-pgsql-4.12-pg15/01-healthy/pgdb1/cibadmin-Q.xml,
-# PGHA_SHARED defaults to ../shared relative to the repository root). The cluster's reaction
+# (crm/testdata/corpus/live-pcmk-2.1.5-pgsql-4.12-pg15/01-healthy/pgdb1/cibadmin-Q.xml,
+# recorded by test/lab). The cluster's reaction
 # is computed by crm_simulate; the attributes the pgsql resource agent would write
 # (crm_simulate never runs agents) are set with crm_attribute to the values the live lab
 # recorded in the same situation. crm_mon output is never written by hand.
@@ -23,9 +23,7 @@ set -euo pipefail
 export TZ=UTC LC_ALL=C
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-SHARED=${PGHA_SHARED:-$REPO/../shared}
-BASE_SRC=$SHARED/fixtures/live-pcmk-2.1.5-pgsql-4.12-pg15/01-healthy/pgdb1/cibadmin-Q.xml
+BASE_SRC=$HERE/corpus/live-pcmk-2.1.5-pgsql-4.12-pg15/01-healthy/pgdb1/cibadmin-Q.xml
 OUT=$HERE/generated
 RENDER_TIME='2026-11-25 12:00:00'
 BASE_SHIFT=21600 # seconds the live base history is moved back (17:21 -> 11:21)
@@ -46,7 +44,7 @@ command -v xmllint >/dev/null 2>&1 || {
 	HAVE_XMLLINT=0
 	log "xmllint not found (Debian package libxml2-utils): schema validation skipped"
 }
-[ -r "$BASE_SRC" ] || die "base CIB not found: $BASE_SRC (set PGHA_SHARED=/path/to/shared)"
+[ -r "$BASE_SRC" ] || die "base CIB not found: $BASE_SRC"
 case "$(crm_mon --version | head -n1)" in
 *" 2.1.5"*) ;;
 *) log "warning: written for Pacemaker 2.1.5, found '$(crm_mon --version | head -n1)'; output will differ" ;;

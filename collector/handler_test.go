@@ -209,7 +209,11 @@ func TestHungPostgresScrapes(t *testing.T) {
 			rec := httptest.NewRecorder()
 			start := time.Now()
 			h.ServeHTTP(rec, req)
-			if d := time.Since(start); d > 2*time.Second {
+			// Bounded by the scrape timeout, not by PostgreSQL (a minute
+			// here); the slack covers a starved CPU writing ten 400 KB
+			// bodies. The time itself is measured, not asserted (see the
+			// note).
+			if d := time.Since(start); d > 5*time.Second {
 				t.Errorf("scrape took %s with a 2 s scrape timeout", d)
 			}
 			body := rec.Body.String()

@@ -189,12 +189,49 @@ func TestUnchangedOutputKeepsSnapshot(t *testing.T) {
 	if third == first || *third.Status.Summary.DC.WithQuorum {
 		t.Error("a changed crm_mon output kept the old snapshot")
 	}
+	// A constraint added: the CIB changes, and so does crm_mon's
+	// last_change (the real cluster stamps every configuration write).
 	r.reply["cibadmin"] = bytes.Replace(cib, []byte(`<constraints>`), []byte(`<constraints><rsc_location id="cli-ban-x" rsc="x" node="n1" score="-INFINITY"/>`), 1)
+	r.reply["crm_mon"] = bytes.Replace(r.reply["crm_mon"], []byte(`<last_change time="Wed Nov 25 11:21:56 2026"`), []byte(`<last_change time="Wed Nov 25 11:22:30 2026"`), 1)
 	fourth, err := src.Fetch(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fourth == third {
+	if fourth == third || len(fourth.Constraints) == len(third.Constraints) {
 		t.Error("a changed CIB kept the old snapshot")
+	}
+}
+
+// TestUnchangedOutputSkipsCIB: with crm_mon printing the same thing and its
+// last_change long before the last CIB query, a refresh runs crm_mon only;
+// with a last_change too recent to be sure the query saw it, the CIB is
+// queried again, and a change found there makes a new snapshot.
+func TestUnchangedOutputSkipsCIB(t *testing.T) {
+	mon := readGenerated(t, "healthy/crm_mon.xml")
+	cib := readGenerated(t, "healthy/cib.xml")
+	r := &countingRunner{reply: map[string][]byte{"crm_mon": mon, "cibadmin": cib}}
+	src := &Source{Runner: r, MonPath: "crm_mon", CibadminPath: "cibadmin", Include: DefaultInclude}
+	first, err := src.Fetch(context.Background())
+	if err != nil || r.n != 3 {
+		t.Fatalf("first refresh: %d runs, %v", r.n, err)
+	}
+	second, err := src.Fetch(context.Background())
+	if err != nil || second != first || r.n != 4 {
+		t.Errorf("settled CIB: %d runs (want 4), same snapshot %v, %v", r.n, second == first, err)
+	}
+
+	now := time.Now().Format("Mon Jan _2 15:04:05 2006")
+	recent := bytes.Replace(mon, []byte(`<last_change time="Wed Nov 25 11:21:56 2026"`), []byte(`<last_change time="`+now+`"`), 1)
+	r.reply["crm_mon"] = recent
+	third, err := src.Fetch(context.Background())
+	if err != nil || r.n != 7 {
+		t.Fatalf("recent change: %d runs (want 7), %v", r.n, err)
+	}
+	// A second write in the same second as the first one: crm_mon prints
+	// the same last_change, the CIB differs.
+	r.reply["cibadmin"] = bytes.Replace(cib, []byte(`<constraints>`), []byte(`<constraints><rsc_location id="cli-prefer-x" rsc="x" node="n1" score="INFINITY"/>`), 1)
+	fourth, err := src.Fetch(context.Background())
+	if err != nil || r.n != 10 || fourth == third {
+		t.Errorf("write within last_change's second: %d runs (want 10), new snapshot %v, %v", r.n, fourth != third, err)
 	}
 }

@@ -94,11 +94,19 @@ type Source struct {
 	mu     sync.Mutex
 	legacy bool // crm_mon rejected --output-as: use --as-xml from now on
 	// The last snapshot built and the digests of the outputs it came from.
-	last     *Snapshot
-	lastMon  [sha256.Size]byte
-	lastCIB  [sha256.Size]byte
-	lastHave bool
+	last      *Snapshot
+	lastMon   [sha256.Size]byte
+	lastCIB   [sha256.Size]byte
+	lastCIBAt time.Time // when the CIB behind lastCIB was queried
+	lastHave  bool
 }
+
+// cibQuiet is how long after the CIB's last change (crm_mon's last_change,
+// one-second resolution, stamped by the DC's clock) a CIB query must have
+// run for its answer to stand while crm_mon prints the same thing: any
+// later change to the configuration moves last_change. It covers changes
+// within the same second and clocks a few seconds apart.
+const cibQuiet = 10 * time.Second
 
 // RefreshTimeout is the longest one Fetch can take: crm_mon, its legacy
 // fallback and the two cibadmin queries, each under its own Timeout, plus a
@@ -126,12 +134,22 @@ func (s *Source) Fetch(ctx context.Context) (*Snapshot, error) {
 	monSum := monDigest(cmd, data)
 	s.mu.Lock()
 	last, same := s.last, s.lastHave && s.lastMon == monSum
-	lastCIB := s.lastCIB
+	lastCIB, lastCIBAt := s.lastCIB, s.lastCIBAt
 	s.mu.Unlock()
 	var cib *cibOutput
+	cibAt := time.Now()
 	if same {
+		// The same crm_mon output with a last_change well before the last
+		// CIB query: the configuration has not been written since, and the
+		// two cibadmin runs are not needed.
+		if s.MonFile == "" && cibSettled(last, lastCIBAt) {
+			return last, nil
+		}
 		cib = s.fetchCIB(ctx)
 		if cib.digest() == lastCIB {
+			s.mu.Lock()
+			s.lastCIBAt = cibAt
+			s.mu.Unlock()
 			return last, nil
 		}
 	}
@@ -149,9 +167,18 @@ func (s *Source) Fetch(ctx context.Context) (*Snapshot, error) {
 	snap := &Snapshot{Status: st, Stage: stage, LocalNode: s.LocalNode, Command: cmd, FetchedAt: time.Now()}
 	cib.fill(snap)
 	s.mu.Lock()
-	s.last, s.lastMon, s.lastCIB, s.lastHave = snap, monSum, cib.digest(), true
+	s.last, s.lastMon, s.lastCIB, s.lastCIBAt, s.lastHave = snap, monSum, cib.digest(), cibAt, true
 	s.mu.Unlock()
 	return snap, nil
+}
+
+// cibSettled says that the CIB query made at queriedAt saw every change up
+// to the last_change of snap's crm_mon output.
+func cibSettled(snap *Snapshot, queriedAt time.Time) bool {
+	if snap == nil || snap.Status == nil || snap.Status.Summary == nil || snap.Status.Summary.LastChange.IsZero() {
+		return false
+	}
+	return queriedAt.Sub(snap.Status.Summary.LastChange) > cibQuiet
 }
 
 // monDigest hashes crm_mon's output without what changes on every run of an

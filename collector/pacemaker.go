@@ -37,7 +37,7 @@ type pacemakerDescs struct {
 	nodeShutdown, nodeExpectedUp, nodeIsDC, nodeResourcesRunning, nodeHealth, localNode             *prometheus.Desc
 
 	resourceInfo, resourceRole, resourceTargetRole, resourceActive, resourceFailed, resourceManaged *prometheus.Desc
-	resourceBlocked, resourceFailureIgnored, resourceOrphaned, cloneInfo, cloneInstances            *prometheus.Desc
+	resourceBlocked, resourceFailureIgnored, resourceOrphaned, cloneInfo, cloneInstances, primary   *prometheus.Desc
 
 	failCount, migrationThreshold, lastFailure, failedActions, locationConstraint, cibQuery *prometheus.Desc
 	ticketGranted, ticketStandby, fenceEvents                                               *prometheus.Desc
@@ -93,6 +93,7 @@ func newPacemakerDescs() *pacemakerDescs {
 		resourceOrphaned:       newDesc(p, "resource_orphaned", "Whether the resource instance is orphaned (removed from the configuration but still active).", "resource", "node"),
 		cloneInfo:              newDesc(p, "clone_info", "Clone metadata: promotable (master/slave) or not, unique or anonymous.", "clone", "promotable", "unique"),
 		cloneInstances:         newDesc(p, "clone_instances", "Instances of a clone by role (promoted, unpromoted, started, stopped always present).", "clone", "role"),
+		primary:                newDesc(p, "primary", "1 for each node that is primary of a promotable clone: promoted there, the instance not failed, the node online and clean (the checks' rule).", "clone", "node"),
 
 		failCount:          newDesc(p, "failcount", "Fail count of the resource on the node, as crm_failcount reports it (summed over operations; +Inf for INFINITY). Named without the _count suffix Prometheus reserves for summaries and histograms.", rn...),
 		migrationThreshold: newDesc(p, "migration_threshold", "migration-threshold of the resource on the node (+Inf for INFINITY, 0 disables banning).", rn...),
@@ -369,6 +370,11 @@ func resourceMetrics(d *pacemakerDescs, m *metricSet, st *crm.Status) {
 		}
 		for _, role := range slices.Sorted(maps.Keys(counts)) { // pending roles, when seen
 			m.gauge(d.cloneInstances, counts[role], c.ID, string(role))
+		}
+		if c.Promotable {
+			for _, n := range st.Primaries(c.ID) {
+				m.gauge(d.primary, 1, c.ID, n)
+			}
 		}
 	}
 }

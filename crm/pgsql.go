@@ -248,3 +248,54 @@ func (s *Status) CloneInstances(clone string) []CloneInstance {
 	}
 	return out
 }
+
+// Primaries answers "who is primary" for a promotable clone; the cluster
+// check, the replication check and the metrics all ask it. A primary is a
+// node where Pacemaker runs the clone's instance promoted, the instance has
+// not failed, and the node is online and clean. An instance still shown
+// promoted on an unclean or offline node (awaiting fencing) or a failed one
+// is not a primary, and neither are the agent attributes it left behind.
+func (s *Status) Primaries(clone string) []string {
+	usable := map[string]bool{}
+	for _, n := range s.Nodes {
+		usable[n.Name] = n.Online != nil && *n.Online && (n.Unclean == nil || !*n.Unclean)
+	}
+	failedOn := map[string]map[string]bool{} // instance id -> nodes where one of its resources failed
+	for _, r := range s.Resources {
+		if r.Clone != clone || r.Failed == nil || !*r.Failed {
+			continue
+		}
+		id := r.ID
+		if r.Group != "" {
+			id = r.Group
+		}
+		if failedOn[id] == nil {
+			failedOn[id] = map[string]bool{}
+		}
+		for _, n := range r.Nodes {
+			failedOn[id][n] = true
+		}
+	}
+	var out []string
+	for _, inst := range s.CloneInstances(clone) {
+		if inst.Role != RolePromoted {
+			continue
+		}
+		for _, n := range inst.Nodes {
+			if usable[n] && !failedOn[inst.ID][n] && !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// CloneOf returns the clone a primitive runs in ("" when it is not cloned).
+func (s *Status) CloneOf(primitive string) string {
+	for _, r := range s.Resources {
+		if r.BaseID() == primitive && r.Clone != "" {
+			return r.Clone
+		}
+	}
+	return ""
+}

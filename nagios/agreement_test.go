@@ -19,7 +19,7 @@ import (
 
 // metricFacts collects the Pacemaker collector's view of a snapshot: promoted
 // instances per promotable clone and HS:sync standbys per pgsql resource.
-func metricFacts(t *testing.T, snap *crm.Snapshot) (promoted, sync map[string]float64) {
+func metricFacts(t *testing.T, snap *crm.Snapshot) (promoted, sync map[string]float64, primaryNodes map[string][]string) {
 	t.Helper()
 	ctx := context.Background()
 	ref := collector.NewRefresher("crm_mon", time.Hour, time.Minute, func(context.Context) (*crm.Snapshot, error) { return snap, nil }, log.NewNopLogger())
@@ -29,7 +29,7 @@ func metricFacts(t *testing.T, snap *crm.Snapshot) (promoted, sync map[string]fl
 		t.Fatalf("collector: %v", err)
 	}
 	close(ch)
-	promoted, sync = map[string]float64{}, map[string]float64{}
+	promoted, sync, primaryNodes = map[string]float64{}, map[string]float64{}, map[string][]string{}
 	for m := range ch {
 		var pb dto.Metric
 		if err := m.Write(&pb); err != nil {
@@ -42,7 +42,12 @@ func metricFacts(t *testing.T, snap *crm.Snapshot) (promoted, sync map[string]fl
 		desc := m.Desc().String()
 		switch {
 		case strings.Contains(desc, `fqName: "pgha_pacemaker_clone_instances"`) && labels["role"] == "promoted":
-			promoted[labels["clone"]] = pb.GetGauge().GetValue()
+			if _, ok := promoted[labels["clone"]]; !ok {
+				promoted[labels["clone"]] = 0 // promotable clones without a primary
+			}
+		case strings.Contains(desc, `fqName: "pgha_pacemaker_primary"`):
+			promoted[labels["clone"]] += pb.GetGauge().GetValue()
+			primaryNodes[labels["clone"]] = append(primaryNodes[labels["clone"]], labels["node"])
 		case strings.Contains(desc, `fqName: "pgha_pgsql_status"`):
 			if _, ok := sync[labels["resource"]]; !ok {
 				sync[labels["resource"]] = 0
@@ -52,7 +57,7 @@ func metricFacts(t *testing.T, snap *crm.Snapshot) (promoted, sync map[string]fl
 			}
 		}
 	}
-	return promoted, sync
+	return promoted, sync, primaryNodes
 }
 
 // checkFacts reads the same facts from the checks' perfdata.
@@ -81,14 +86,41 @@ func TestMetricsAndChecksAgree(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	compared, withSync := 0, 0
+	compared, withSync, primariesCompared := 0, 0, 0
 	for _, name := range names {
 		snap, err := (&crm.Source{MonFile: fixtures[name], Location: time.UTC}).Fetch(context.Background())
 		if err != nil {
 			continue // error and start-up states carry no cluster facts
 		}
-		mp, ms := metricFacts(t, snap)
+		mp, ms, primaries := metricFacts(t, snap)
 		cp, cs := checkFacts(snap)
+		// The replication check's summary names the same primary as the
+		// metrics for every pgsql resource in a clone.
+		repl := nagios.CheckReplication(snap, nagios.DefaultReplicationOptions())
+		for _, rsc := range snap.Status.PrimitivesByAgent(crm.AgentPgsql) {
+			clone := snap.Status.CloneOf(rsc)
+			if clone == "" {
+				continue
+			}
+			want := "-"
+			if p := primaries[clone]; len(p) > 0 {
+				sort.Strings(p)
+				want = strings.Join(p, ",")
+			}
+			found := false
+			for _, c := range repl.Context {
+				if pri, ok := strings.CutPrefix(strings.TrimPrefix(c, rsc+": "), "PRI "); ok {
+					found = true
+					if got, _, _ := strings.Cut(pri, ", sync"); got != want {
+						t.Errorf("%s: %s primary: metrics %q, replication check %q", name, rsc, want, c)
+					}
+				}
+			}
+			if !found && len(cs) > 0 {
+				t.Errorf("%s: %s: no replication summary line in %v", name, rsc, repl.Context)
+			}
+			primariesCompared++
+		}
 		// clone_instances covers every clone; "exactly one promoted" is
 		// a fact of promotable clones only.
 		for _, c := range snap.Status.Clones {
@@ -111,8 +143,8 @@ func TestMetricsAndChecksAgree(t *testing.T) {
 		}
 		compared++
 	}
-	if compared < 60 || withSync < 20 {
-		t.Errorf("compared only %d fixtures (%d with pgsql attributes)", compared, withSync)
+	if compared < 60 || withSync < 20 || primariesCompared < 20 {
+		t.Errorf("compared only %d fixtures (%d with pgsql attributes, %d primaries)", compared, withSync, primariesCompared)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pgha/pgha_exporter/crm"
 )
@@ -51,28 +52,28 @@ func CheckCluster(snap *crm.Snapshot, o ClusterOptions) Result {
 		r.Add(OK, "DC %s", orDefault(sum.DC.Name, "elected (name not reported)"))
 		switch {
 		case isFalse(sum.DC.WithQuorum):
-			r.Add(Critical, "partition WITHOUT quorum")
+			r.Event(Critical, "quorum lost: this partition has no quorum")
 		case isTrue(sum.DC.WithQuorum):
 			r.Add(OK, "quorate")
 		}
 	}
-	maintenanceMode := false
-	if opt := sum.Options; opt != nil {
-		if isTrue(opt.MaintenanceMode) {
-			maintenanceMode = true
-			r.Policy(o.MaintenanceMode, "cluster in maintenance-mode: resources unmanaged, monitors stopped")
-		}
-		if isFalse(opt.StonithEnabled) {
-			r.Policy(o.StonithDisabled, "stonith-enabled=false: no fencing")
-		}
-	}
+	maintenanceMode := sum.Options != nil && isTrue(sum.Options.MaintenanceMode)
 
+	promoted := promotedNodes(st)
+	failoverFindings(&r, st, promoted) // a failover leads: it names the new primary
 	online, members := nodeFindings(&r, st, o)
 	resourceFindings(&r, st, o, maintenanceMode)
-	promoted := promotableFindings(&r, st)
+	promotableFindings(&r, st, promoted)
 	withPromotedFindings(&r, snap, o, promoted)
 	maxFail := failCountFindings(&r, st, o)
 	constraintFindings(&r, snap, o)
+	// Cluster-wide settings come last: they stand until someone changes them.
+	if maintenanceMode {
+		r.Policy(o.MaintenanceMode, "cluster in maintenance-mode: resources unmanaged, monitors stopped")
+	}
+	if opt := sum.Options; opt != nil && isFalse(opt.StonithEnabled) {
+		r.Policy(o.StonithDisabled, "stonith-enabled=false: no fencing")
+	}
 
 	r.AddPerf(Perf{Label: "nodes_online", Value: float64(online), Min: ptr(0), Max: ptr(float64(members))})
 	// Perfdata cannot carry INFINITY: report Pacemaker's own 1000000.
@@ -98,9 +99,9 @@ func nodeFindings(r *Result, st *crm.Status, o ClusterOptions) (online, members 
 		members++
 		switch {
 		case isTrue(n.Unclean):
-			r.Add(Critical, "node %s UNCLEAN (needs fencing)", n.Name)
+			r.Event(Critical, "node %s UNCLEAN: node lost, needs fencing", n.Name)
 		case isFalse(n.Online):
-			r.Policy(o.Offline, "node %s OFFLINE", n.Name)
+			r.PolicyEvent(o.Offline, "node %s OFFLINE: node lost", n.Name)
 		}
 		if isTrue(n.Online) {
 			online++
@@ -167,32 +168,91 @@ func resourceFindings(r *Result, st *crm.Status, o ClusterOptions, maintenanceMo
 	}
 }
 
-// promotableFindings checks "exactly one promoted instance" and returns the
-// promoted nodes per promotable clone.
-func promotableFindings(r *Result, st *crm.Status) map[string][]string {
+// promotedNodes returns the primaries (crm.Status.Primaries) of every
+// promotable clone, an empty list for a clone without one.
+func promotedNodes(st *crm.Status) map[string][]string {
 	promoted := map[string][]string{}
 	for _, c := range st.Clones {
 		if !c.Promotable {
 			continue
 		}
-		promoted[c.ID] = []string{}
-		for _, inst := range st.CloneInstances(c.ID) {
-			if inst.Role == crm.RolePromoted {
-				promoted[c.ID] = append(promoted[c.ID], inst.Nodes...)
-			}
+		promoted[c.ID] = append([]string{}, st.Primaries(c.ID)...)
+	}
+	return promoted
+}
+
+// promotableFindings checks "exactly one promoted instance".
+func promotableFindings(r *Result, st *crm.Status, promoted map[string][]string) {
+	for _, c := range st.Clones {
+		if !c.Promotable {
+			continue
 		}
 		switch n := len(promoted[c.ID]); {
 		case c.TargetRole == crm.RoleStopped || c.TargetRole == crm.RoleUnpromoted:
 			r.Add(OK, "%s disabled (target role %s)", c.ID, c.TargetRole)
 		case n == 0:
-			r.Add(Critical, "no promoted instance of %s", c.ID)
+			r.Event(Critical, "NO PRIMARY: no promoted instance of %s on a clean, online node", c.ID)
 		case n > 1:
-			r.Add(Critical, "%d promoted instances of %s (%s)", n, c.ID, strings.Join(promoted[c.ID], ", "))
+			r.Event(Critical, "%d promoted instances of %s (%s)", n, c.ID, strings.Join(promoted[c.ID], ", "))
 		default:
 			r.Add(OK, "%s promoted on %s", c.ID, promoted[c.ID][0])
 		}
 	}
-	return promoted
+}
+
+// FailoverWindow is how long after a promotion the checks lead with it.
+const FailoverWindow = 15 * time.Minute
+
+// failoverFindings names the new primary for FailoverWindow after a promote
+// operation on the node that is promoted now (as of crm_mon's last update).
+func failoverFindings(r *Result, st *crm.Status, promoted map[string][]string) {
+	if st.Summary == nil || st.Summary.LastUpdate.IsZero() {
+		return
+	}
+	now := st.Summary.LastUpdate
+	for _, clone := range slices.Sorted(maps.Keys(promoted)) {
+		nodes := promoted[clone]
+		if len(nodes) != 1 {
+			continue
+		}
+		members := map[string]bool{}
+		for _, res := range st.Resources {
+			if res.Clone == clone {
+				members[res.BaseID()] = true
+			}
+		}
+		// A promotion is a failover when the previous primary is gone:
+		// another member node lost, or an instance failed elsewhere. A
+		// cluster start or a planned switchover promotes without either.
+		lost := false
+		for _, n := range st.Nodes {
+			if n.Name != nodes[0] && (n.Type == "" || n.Type == "member") && (isTrue(n.Unclean) || isFalse(n.Online)) {
+				lost = true
+			}
+		}
+		for _, h := range st.History {
+			if h.Node != nodes[0] && members[crm.StripInstance(h.Resource)] && h.FailCount > 0 {
+				lost = true
+			}
+		}
+		if !lost {
+			continue
+		}
+		var last time.Time
+		for _, h := range st.History {
+			if h.Node != nodes[0] || !members[crm.StripInstance(h.Resource)] {
+				continue
+			}
+			for _, op := range h.Operations {
+				if op.Task == "promote" && op.RC != nil && *op.RC == 0 && op.LastRCChange.After(last) {
+					last = op.LastRCChange
+				}
+			}
+		}
+		if age := now.Sub(last); !last.IsZero() && age >= 0 && age <= FailoverWindow {
+			r.Event(Warning, "failover: new primary %s (%s promoted %s ago, at %s)", nodes[0], clone, age.Round(time.Second), last.Format("15:04:05"))
+		}
+	}
 }
 
 // withPromotedFindings checks that the resources colocated with the promoted
@@ -269,7 +329,7 @@ func failCountFindings(r *Result, st *crm.Status, o ClusterOptions) float64 {
 		switch {
 		case mt <= 0 || math.IsInf(mt, 1):
 		case fc >= mt:
-			r.Add(Critical, "%s banned from %s: fail count %s >= migration-threshold %s (crm_resource --cleanup)", h.Resource, h.Node, num(fc), num(mt))
+			r.Add(Critical, "%s banned from %s: fail count %s >= migration-threshold %s (%s)", h.Resource, h.Node, num(fc), num(mt), cleanupHint(st, h))
 		case fc >= mt-1:
 			r.Add(Warning, "%s on %s: one more failure bans it (fail count %s, migration-threshold %s)", h.Resource, h.Node, num(fc), num(mt))
 		}
@@ -285,6 +345,26 @@ func failCountFindings(r *Result, st *crm.Status, o ClusterOptions) float64 {
 		r.Add(Warning, "failed action %s %s on %s: %s", f.Resource, f.Task, f.Node, orDefault(reason, "failed"))
 	}
 	return maxFail
+}
+
+// cleanupHint is the runbook's command for a banned resource: a pgsql
+// instance may keep PGSQL.lock (a crashed primary), which a plain cleanup
+// turns into a failed start, so it is re-seeded first.
+func cleanupHint(st *crm.Status, h crm.ResourceHistory) string {
+	target, agent := h.Resource, ""
+	for _, res := range st.Resources {
+		if res.BaseID() == crm.StripInstance(h.Resource) {
+			agent = res.Agent
+			if res.Clone != "" {
+				target = res.Clone
+			}
+		}
+	}
+	cmd := fmt.Sprintf("crm_resource --cleanup -r %s -N %s", target, h.Node)
+	if agent == crm.AgentPgsql {
+		return "if PGSQL.lock exists on " + h.Node + " re-seed it first, runbook PghaResourceBannedByFailCount; then " + cmd
+	}
+	return cmd
 }
 
 func constraintFindings(r *Result, snap *crm.Snapshot, o ClusterOptions) {

@@ -19,8 +19,9 @@ func Needs(what string) (pacemaker, corosync, postgres bool) {
 }
 
 // Inputs are the sources one check run gathered. A source that could not be
-// read carries its error; a source that was not asked for is nil with no
-// error (PostgreSQL without a connection string, for one).
+// read carries its error; a source that was not asked for (a disabled
+// collector, PostgreSQL without a connection string) is nil with no error,
+// and "all" leaves it out.
 type Inputs struct {
 	Pacemaker    *crm.Snapshot
 	PacemakerErr error
@@ -69,21 +70,27 @@ func Evaluate(what string, in Inputs, o Options) (Result, error) {
 		return Result{}, fmt.Errorf("unknown check %q (want cluster, replication, corosync or all)", what)
 	}
 	all := Result{What: "ALL"}
-	parts := []func() (Result, error){
-		func() (Result, error) {
+	var parts []func() (Result, error)
+	if in.Pacemaker != nil || in.PacemakerErr != nil {
+		parts = append(parts, func() (Result, error) {
 			if in.PacemakerErr != nil {
 				return pacemakerFailure("ALL", in.PacemakerErr)
 			}
 			r := CheckCluster(in.Pacemaker, o.Cluster)
 			r.Merge(withPostgres(CheckReplication(in.Pacemaker, o.Replication), in, o.Postgres))
 			return r, nil
-		},
-		func() (Result, error) {
+		})
+	}
+	if in.Corosync != nil || in.CorosyncErr != nil {
+		parts = append(parts, func() (Result, error) {
 			if in.CorosyncErr != nil {
 				return corosyncFailure("ALL", in.CorosyncErr)
 			}
 			return CheckCorosync(in.Corosync, o.Corosync), nil
-		},
+		})
+	}
+	if len(parts) == 0 {
+		return Result{}, errors.New("nothing to check: every source is disabled")
 	}
 	for _, part := range parts {
 		r, err := part()

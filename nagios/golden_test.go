@@ -98,7 +98,7 @@ func TestScenarioStates(t *testing.T) {
 		"generated-no-quorum":                         {Critical, Critical},
 		"generated-cli-ban":                           {Warning, Warning},
 		"generated-failcount-at-threshold":            {Critical, OK},
-		"generated-primary-monitor-failed":            {Critical, OK},
+		"generated-primary-monitor-failed":            {Critical, Critical}, // the failed primary is no primary (crm.Status.Primaries)
 		"generated-primary-node-lost-failover":        {Warning, Warning},
 		"generated-sync-standby-node-lost":            {Warning, Warning},
 		"live-01-healthy":                             {OK, OK},

@@ -2,6 +2,7 @@ package nagios
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/pgha/pgha_exporter/pg"
 )
@@ -33,24 +34,68 @@ func CheckPostgres(s *pg.Snapshot, o PostgresOptions) Result {
 	switch {
 	case !o.PacemakerKnown:
 	case o.PacemakerPromoted && s.InRecovery:
-		r.Add(Critical, "role mismatch: Pacemaker promoted this node but PostgreSQL is in recovery")
+		r.Event(Critical, "role mismatch: Pacemaker promoted this node but PostgreSQL is in recovery")
 	case !o.PacemakerPromoted && !s.InRecovery:
-		r.Add(Critical, "role mismatch: PostgreSQL is a primary but Pacemaker does not run it promoted (split brain risk)")
+		r.Event(Critical, "role mismatch: PostgreSQL is a primary but Pacemaker does not run it promoted (split brain risk)")
 	default:
 		r.Add(OK, "PostgreSQL %s agrees with Pacemaker", role)
 	}
+	var lag lagPerf
 	if s.InRecovery {
-		standbyFindings(&r, s, o)
+		lag = standbyFindings(&r, s, o)
 	} else {
-		primaryFindings(&r, s, o)
+		lag = primaryFindings(&r, s, o)
 	}
 	if a := s.Archiver; a != nil && a.Failing() {
 		r.Add(Warning, "WAL archiving failing (%d failures, last %s)", a.FailedCount, orDefault(a.LastFailedWAL, "?"))
 	}
+	postgresPerf(&r, s, o, lag)
 	return r
 }
 
-func primaryFindings(r *Result, s *pg.Snapshot, o PostgresOptions) {
+// lagPerf is the replay lag the perfdata reports: on a primary the largest
+// of its standbys', on a standby its own.
+type lagPerf struct {
+	bytes, seconds         float64
+	haveBytes, haveSeconds bool
+}
+
+func (l *lagPerf) addBytes(b float64) { l.bytes, l.haveBytes = math.Max(l.bytes, b), true }
+func (l *lagPerf) addSeconds(s float64) {
+	l.seconds, l.haveSeconds = math.Max(l.seconds, s), true
+}
+
+// postgresPerf writes the PostgreSQL perfdata under the same labels on every
+// role, so that a graph survives a failover (docs/checks.md lists them).
+func postgresPerf(r *Result, s *pg.Snapshot, o PostgresOptions, lag lagPerf) {
+	recovery := 0.0
+	if s.InRecovery {
+		recovery = 1
+	}
+	r.AddPerf(Perf{Label: "pg_in_recovery", Value: recovery, Min: ptr(0), Max: ptr(1)})
+	if lag.haveBytes {
+		r.AddPerf(Perf{Label: "pg_replay_lag_bytes", Value: lag.bytes, UOM: "B", Warn: o.LagBytes.Warn, Crit: o.LagBytes.Crit, Min: ptr(0)})
+	}
+	if lag.haveSeconds {
+		r.AddPerf(Perf{Label: "pg_replay_lag_seconds", Value: lag.seconds, UOM: "s", Warn: o.LagSeconds.Warn, Crit: o.LagSeconds.Crit, Min: ptr(0)})
+	}
+	streaming := 0
+	for _, sb := range s.Standbys {
+		if sb.State == "streaming" {
+			streaming++
+		}
+	}
+	r.AddPerf(Perf{Label: "pg_standbys_streaming", Value: float64(streaming), Min: ptr(0)})
+	if n, ok := s.SyncStandbyCount(); ok {
+		p := Perf{Label: "pg_sync_standbys", Value: float64(n), Min: ptr(0)}
+		if !s.InRecovery {
+			p.Crit = crit(o.SyncMode)
+		}
+		r.AddPerf(p)
+	}
+}
+
+func primaryFindings(r *Result, s *pg.Snapshot, o PostgresOptions) (lag lagPerf) {
 	streaming := 0
 	seen := map[string]int{}
 	for _, sb := range s.Standbys {
@@ -67,36 +112,35 @@ func primaryFindings(r *Result, s *pg.Snapshot, o PostgresOptions) {
 			if st := o.LagBytes.State(float64(b)); st != OK {
 				r.Add(st, "standby %s replay lag %d bytes", name, b)
 			}
-			r.AddPerf(Perf{Label: "lag_bytes_" + name, Value: float64(b), UOM: "B", Warn: o.LagBytes.Warn, Crit: o.LagBytes.Crit, Min: ptr(0)})
+			lag.addBytes(float64(b))
 		}
 		if sec, ok := sb.LagSeconds[pg.StageReplay]; ok {
 			if st := o.LagSeconds.State(sec); st != OK {
 				r.Add(st, "standby %s replay lag %.1fs", name, sec)
 			}
-			r.AddPerf(Perf{Label: "lag_seconds_" + name, Value: sec, UOM: "s", Warn: o.LagSeconds.Warn, Crit: o.LagSeconds.Crit, Min: ptr(0)})
+			lag.addSeconds(sec)
 		}
 	}
 	r.Add(OK, "%d standby(s) streaming", streaming)
-	r.AddPerf(Perf{Label: "standbys_streaming", Value: float64(streaming), Min: ptr(0)})
 	n, ok := s.SyncStandbyCount()
 	if !ok {
 		r.Add(Unknown, "sync state of the standbys is not visible to this role (grant pg_monitor)")
-		return
+		return lag
 	}
-	r.AddPerf(Perf{Label: "sync_standbys", Value: float64(n), Crit: crit(o.SyncMode), Min: ptr(0)})
 	if risk, ok := s.WritesBlockedRisk(); ok && risk {
-		r.Add(Critical, "writes are blocked: synchronous_standby_names wants %d sync standby(s), %d connected", s.Sync.Num, n)
-		return
+		r.Event(Critical, "writes are blocked: synchronous_standby_names wants %d sync standby(s), %d connected", s.Sync.Num, n)
+		return lag
 	}
 	switch {
 	case n > 0:
 		r.Add(OK, "%d sync standby(s)", n)
 	case o.SyncMode:
-		r.Add(Critical, "no synchronous standby: commits are not protected")
+		r.Event(Critical, "sync standby lost: no synchronous standby, commits are not protected")
 	}
+	return lag
 }
 
-func standbyFindings(r *Result, s *pg.Snapshot, o PostgresOptions) {
+func standbyFindings(r *Result, s *pg.Snapshot, o PostgresOptions) (lag lagPerf) {
 	if s.HasWALReceiverView() {
 		if s.WALReceiver == nil {
 			r.Add(Critical, "no WAL receiver: this standby is not replicating")
@@ -110,15 +154,16 @@ func standbyFindings(r *Result, s *pg.Snapshot, o PostgresOptions) {
 		if st := o.LagBytes.State(float64(b)); st != OK {
 			r.Add(st, "replay backlog %d bytes", b)
 		}
-		r.AddPerf(Perf{Label: "replay_lag_bytes", Value: float64(b), UOM: "B", Warn: o.LagBytes.Warn, Crit: o.LagBytes.Crit, Min: ptr(0)})
+		lag.addBytes(float64(b))
 	}
 	if sec, ok := s.ReplayLagSeconds(); ok {
 		if st := o.LagSeconds.State(sec); st != OK {
 			r.Add(st, "replay lag %.1fs", sec)
 		}
-		r.AddPerf(Perf{Label: "replay_lag_seconds", Value: sec, UOM: "s", Warn: o.LagSeconds.Warn, Crit: o.LagSeconds.Crit, Min: ptr(0)})
+		lag.addSeconds(sec)
 	}
 	if s.ReplayPaused != nil && *s.ReplayPaused {
 		r.Add(Warning, "WAL replay paused (pg_wal_replay_resume())")
 	}
+	return lag
 }

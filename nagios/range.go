@@ -119,3 +119,46 @@ func (t Thresholds) State(v float64) State {
 	}
 	return OK
 }
+
+// byteUnits are the size suffixes ParseByteRange accepts (decimal and binary).
+var byteUnits = []struct {
+	suffix string
+	mult   float64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"kB", 1e3}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+}
+
+// ParseByteRange is ParseRange for sizes: each end may carry a unit (16MB,
+// 1GiB, 512kB, 100B), converted to bytes; perfdata then shows the bytes.
+func ParseByteRange(s string) (Range, error) {
+	body, inside := s, ""
+	if strings.HasPrefix(body, "@") {
+		inside, body = "@", body[1:]
+	}
+	start, end, hasColon := strings.Cut(body, ":")
+	conv := func(v string) (string, error) {
+		for _, u := range byteUnits {
+			if n, ok := strings.CutSuffix(v, u.suffix); ok && n != "" && n != "~" {
+				f, err := strconv.ParseFloat(n, 64)
+				if err != nil {
+					return "", fmt.Errorf("%w %q: size %q (want a number with B, kB, MB, GB, KiB, MiB or GiB)", ErrRange, s, v)
+				}
+				return strconv.FormatFloat(math.Round(f*u.mult), 'f', -1, 64), nil
+			}
+		}
+		return v, nil
+	}
+	a, err := conv(start)
+	if err != nil {
+		return Range{}, err
+	}
+	if !hasColon {
+		return ParseRange(inside + a)
+	}
+	b, err := conv(end)
+	if err != nil {
+		return Range{}, err
+	}
+	return ParseRange(inside + a + ":" + b)
+}

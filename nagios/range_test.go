@@ -107,3 +107,21 @@ func TestRender(t *testing.T) {
 		t.Errorf("exit %d %q", code, b.String())
 	}
 }
+
+func TestParseByteRange(t *testing.T) {
+	for in, want := range map[string]string{
+		"16MB": "16000000", "16MiB": "16777216", "1GiB": "1073741824", "512kB": "512000",
+		"100B": "100", "16777216": "16777216", "1MiB:64MiB": "1048576:67108864", "@1KiB:2KiB": "@1024:2048",
+		"~:1GB": "~:1000000000", "10:": "10:",
+	} {
+		r, err := ParseByteRange(in)
+		if err != nil || r.String() != want {
+			t.Errorf("ParseByteRange(%q) = %q, %v; want %q", in, r.String(), err, want)
+		}
+	}
+	for _, bad := range []string{"16XB", "MB", "abcMB", "2GB:1GB"} {
+		if _, err := ParseByteRange(bad); err == nil {
+			t.Errorf("ParseByteRange(%q) accepted", bad)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package nagios
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pgha/pgha_exporter/crm"
@@ -25,9 +27,12 @@ func CheckReplication(snap *crm.Snapshot, o ReplicationOptions) Result {
 		r.Add(Unknown, "no ocf:heartbeat:pgsql resource in the cluster")
 		return r
 	}
-	online := map[string]bool{}
+	online, planned := map[string]bool{}, map[string]bool{}
 	onlineCount := 0
 	for _, n := range st.Nodes {
+		if isTrue(n.Standby) || isTrue(n.Maintenance) {
+			planned[n.Name] = true // an operator's choice: standing, not an event
+		}
 		if isTrue(n.Online) && (n.Type == "" || n.Type == "member") {
 			online[n.Name] = true
 			onlineCount++
@@ -46,13 +51,26 @@ func CheckReplication(snap *crm.Snapshot, o ReplicationOptions) Result {
 		byRsc[p.Resource] = append(byRsc[p.Resource], p)
 	}
 	for _, rsc := range rscs {
-		var pri, sync, streaming, candidates []string
+		var pri, sync, async, streaming, candidates []string
+		// Who is primary is Pacemaker's promoted instance on a clean node
+		// (crm.Status.Primaries); a PRI attribute elsewhere is left over.
+		clone := st.CloneOf(rsc)
+		primaries := st.Primaries(clone)
+		if clone == "" {
+			primaries = nil
+		}
 		for _, p := range byRsc[rsc] {
 			switch p.Status {
 			case "PRI":
-				pri = append(pri, p.Node)
+				if clone == "" || slices.Contains(primaries, p.Node) {
+					pri = append(pri, p.Node)
+				} else {
+					r.Add(Warning, "%s on %s: stale PRI attribute (the instance there is not promoted, failed, or the node is lost)", rsc, p.Node)
+				}
 			case "HS:sync":
 				sync = append(sync, p.Node)
+			case "HS:async", "HS:potential":
+				async = append(async, p.Node)
 			}
 			if strings.HasPrefix(p.DataStatus, "STREAMING|") && online[p.Node] {
 				streaming = append(streaming, p.Node)
@@ -62,15 +80,21 @@ func CheckReplication(snap *crm.Snapshot, o ReplicationOptions) Result {
 			}
 			dataStatus := strings.ReplaceAll(p.DataStatus, "|", "/")
 			switch {
+			case p.DataStatus == "DISCONNECT" && planned[p.Node]:
+				r.Policy(Warning, "%s on %s: data DISCONNECT (node in standby or maintenance)", rsc, p.Node)
 			case p.DataStatus == "DISCONNECT" && online[p.Node]:
-				r.Add(Warning, "%s on %s: data DISCONNECT, will not be promoted", rsc, p.Node)
+				r.Event(Warning, "standby %s lost: %s data DISCONNECT, will not be promoted", p.Node, rsc)
 			case p.DataStatus == "DISCONNECT":
-				r.Add(Warning, "%s on %s: data DISCONNECT (node offline)", rsc, p.Node)
+				r.Event(Warning, "standby %s lost: %s data DISCONNECT (node offline)", p.Node, rsc)
 			}
 			if online[p.Node] {
 				switch p.Status {
 				case "STOP", "UNKNOWN", "HS:alone", "HS:connected":
-					r.Add(Warning, "%s on %s: status %s (data %s)", rsc, p.Node, p.Status, orDefault(dataStatus, "none"))
+					if planned[p.Node] {
+						r.Policy(Warning, "%s on %s: status %s (data %s)", rsc, p.Node, p.Status, orDefault(dataStatus, "none"))
+					} else {
+						r.Add(Warning, "%s on %s: status %s (data %s)", rsc, p.Node, p.Status, orDefault(dataStatus, "none"))
+					}
 				}
 			}
 			if p.ReceiverStatus == "ERROR" && active[p.Node] {
@@ -80,11 +104,16 @@ func CheckReplication(snap *crm.Snapshot, o ReplicationOptions) Result {
 				r.Add(Warning, "%s: election in progress (%s reports xlog-loc)", rsc, p.Node)
 			}
 		}
+		summary := fmt.Sprintf("PRI %s, sync %s, async %s", list(pri), list(sync), list(async))
+		if len(rscs) > 1 {
+			summary = rsc + ": " + summary
+		}
+		r.Context = append(r.Context, summary)
 		switch {
 		case len(pri) == 0:
-			r.Add(Critical, "%s: no PRI node", rsc)
+			r.Event(Critical, "NO PRIMARY: no %s node is PRI", rsc)
 		case len(pri) > 1:
-			r.Add(Critical, "%s: PRI on %s (split brain or stale attributes)", rsc, strings.Join(pri, " and "))
+			r.Event(Critical, "%s: PRI on %s (split brain or stale attributes)", rsc, strings.Join(pri, " and "))
 		default:
 			r.Add(OK, "%s: PRI on %s", rsc, pri[0])
 		}
@@ -92,7 +121,7 @@ func CheckReplication(snap *crm.Snapshot, o ReplicationOptions) Result {
 		case len(sync) > 0:
 			r.Add(OK, "%s: HS:sync on %s", rsc, strings.Join(sync, ","))
 		case o.SyncMode && onlineCount >= 2:
-			r.Add(Critical, "%s: no HS:sync standby (commits unprotected or blocked)", rsc)
+			r.Event(Critical, "sync standby lost: no HS:sync standby of %s (commits unprotected or blocked)", rsc)
 		}
 		if len(candidates) == 0 {
 			r.Add(Critical, "%s: no failover candidate (no standby with promotion score >= 100)", rsc)
@@ -102,6 +131,14 @@ func CheckReplication(snap *crm.Snapshot, o ReplicationOptions) Result {
 		r.AddPerf(Perf{Label: rsc + "_failover_candidates", Value: float64(len(candidates)), Crit: MustRange("1:"), Min: ptr(0)})
 	}
 	return r
+}
+
+// list renders node names for the summary line, "-" for none.
+func list(nodes []string) string {
+	if len(nodes) == 0 {
+		return "-"
+	}
+	return strings.Join(nodes, ",")
 }
 
 func crit(sync bool) Range {

@@ -57,10 +57,27 @@ func Worse(a, b State) State {
 	return a
 }
 
+// Class orders findings for a reader on call: what just changed first, then
+// other problems, then standing conditions an operator chose.
+type Class int
+
+// Finding classes, in the order problems are listed.
+const (
+	// ClassEvent is a change of the cluster's shape: no primary, a
+	// failover and its new primary, a lost sync standby, a lost node.
+	ClassEvent Class = iota
+	// ClassProblem is any other finding.
+	ClassProblem
+	// ClassStanding is a condition set on purpose (policy findings: fencing
+	// disabled, maintenance, a node in standby): it never hides a new problem.
+	ClassStanding
+)
+
 // Item is one finding of a check.
 type Item struct {
 	State State
 	Text  string
+	Class Class
 	// Ignored marks a finding a policy flag set to OK: it is listed with
 	// -v but never makes the summary.
 	Ignored bool
@@ -81,16 +98,32 @@ type Result struct {
 	What  string // CLUSTER, REPLICATION, COROSYNC, ALL
 	Items []Item
 	Perf  []Perf
+	// Context lines are printed right after the first line whatever the
+	// state (the replication summary "PRI pgdb2, sync pgdb3, async -").
+	Context []string
 }
 
 // Add records a finding.
 func (r *Result) Add(s State, format string, args ...any) {
-	r.Items = append(r.Items, Item{State: s, Text: fmt.Sprintf(format, args...)})
+	r.Items = append(r.Items, Item{State: s, Text: fmt.Sprintf(format, args...), Class: ClassProblem})
 }
 
-// Policy records a finding whose state an operator chose (--standby=ok ...).
+// Event records a change of the cluster's shape, listed before any other
+// finding of its state or milder.
+func (r *Result) Event(s State, format string, args ...any) {
+	r.Items = append(r.Items, Item{State: s, Text: fmt.Sprintf(format, args...), Class: ClassEvent})
+}
+
+// Policy records a standing finding whose state an operator chose
+// (--standby=ok ...); it comes after every other problem.
 func (r *Result) Policy(s State, format string, args ...any) {
-	r.Items = append(r.Items, Item{State: s, Text: fmt.Sprintf(format, args...), Ignored: s == OK})
+	r.Items = append(r.Items, Item{State: s, Text: fmt.Sprintf(format, args...), Class: ClassStanding, Ignored: s == OK})
+}
+
+// PolicyEvent is a policy finding that is also a change of shape (a node
+// lost): its state is the operator's, its place is an event's.
+func (r *Result) PolicyEvent(s State, format string, args ...any) {
+	r.Items = append(r.Items, Item{State: s, Text: fmt.Sprintf(format, args...), Class: ClassEvent, Ignored: s == OK})
 }
 
 // AddPerf records a perfdata value.
@@ -109,9 +142,12 @@ func (r *Result) State() State {
 func (r *Result) Merge(o Result) {
 	r.Items = append(r.Items, o.Items...)
 	r.Perf = append(r.Perf, o.Perf...)
+	r.Context = append(r.Context, o.Context...)
 }
 
-// problems returns the non-OK items, worst first, stable otherwise.
+// problems returns the non-OK items in reading order: events, then other
+// problems, then standing findings; worst first within a class, stable
+// otherwise. A standing finding is never first while anything else is wrong.
 func (r *Result) problems() []Item {
 	var out []Item
 	for _, it := range r.Items {
@@ -120,7 +156,12 @@ func (r *Result) problems() []Item {
 		}
 	}
 	rank := map[State]int{Critical: 0, Unknown: 1, Warning: 2}
-	sort.SliceStable(out, func(i, j int) bool { return rank[out[i].State] < rank[out[j].State] })
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Class != out[j].Class {
+			return out[i].Class < out[j].Class
+		}
+		return rank[out[i].State] < rank[out[j].State]
+	})
 	return out
 }
 
@@ -154,6 +195,9 @@ func (r *Result) Render(w io.Writer, verbose int) int {
 		summary = fmt.Sprintf("%s (+%d more)", probs[0].Text, len(probs)-1)
 	}
 	fmt.Fprintf(w, "PGHA %s %s - %s\n", r.What, state, clean(summary))
+	for _, c := range r.Context {
+		fmt.Fprintf(w, "%s\n", clean(c))
+	}
 	for _, it := range probs {
 		fmt.Fprintf(w, "\\_ [%s] %s\n", it.State, clean(it.Text))
 	}

@@ -1,6 +1,6 @@
 // Package pg reads the replication state of the local PostgreSQL server into
 // plain Go structs (Snapshot) for the collector and the Nagios checks. It
-// selects SQL by server version (9.3 to 17+), needs no more than pg_monitor on
+// selects SQL by server version (9.3 to 18), needs no more than pg_monitor on
 // 10+, and keeps the connection password out of every string it returns.
 package pg
 

@@ -60,8 +60,8 @@ user needs no cluster rights.`)
 	cmd.Flag("with-promoted", "Comma-separated resources (or groups) that must run on the promoted node; default: derived from the colocation constraints with the promoted role.").PlaceHolder("vip-master,vip-rep").StringVar(&k.withPromoted)
 	cmd.Flag("rep-mode", "The pgsql resource's rep_mode: with sync an HS:sync standby must exist while two nodes are online.").Default("sync").EnumVar(&k.repMode, "sync", "async")
 	lag := nagios.DefaultPostgresOptions()
-	cmd.Flag("lag-bytes-warning", "Warning range on each standby's replay lag in bytes (replication, with PostgreSQL).").Default(lag.LagBytes.Warn.String()).StringVar(&k.lagBytesWarn)
-	cmd.Flag("lag-bytes-critical", "Critical range on each standby's replay lag in bytes.").Default(lag.LagBytes.Crit.String()).StringVar(&k.lagBytesCrit)
+	cmd.Flag("lag-bytes-warning", "Warning range on each standby's replay lag in bytes (replication, with PostgreSQL); sizes may carry a unit: 16MB, 16MiB, 1GiB.").Default(lag.LagBytes.Warn.String()).StringVar(&k.lagBytesWarn)
+	cmd.Flag("lag-bytes-critical", "Critical range on each standby's replay lag in bytes (units as above).").Default(lag.LagBytes.Crit.String()).StringVar(&k.lagBytesCrit)
 	cmd.Flag("lag-seconds-warning", "Warning range on each standby's replay lag in seconds.").Default(lag.LagSeconds.Warn.String()).StringVar(&k.lagSecondsWarn)
 	cmd.Flag("lag-seconds-critical", "Critical range on each standby's replay lag in seconds.").Default(lag.LagSeconds.Crit.String()).StringVar(&k.lagSecondsCrit)
 	for _, p := range []struct{ name, def, help string }{
@@ -197,16 +197,19 @@ func checkOptions(k *checkConfig) (nagios.Options, error) {
 	for _, r := range []struct {
 		flag, val string
 		dst       *nagios.Range
+		parse     func(string) (nagios.Range, error)
 	}{
-		{"-w", k.warn, &o.Cluster.FailCount.Warn}, {"-c", k.crit, &o.Cluster.FailCount.Crit},
-		{"--lag-bytes-warning", k.lagBytesWarn, &o.Postgres.LagBytes.Warn}, {"--lag-bytes-critical", k.lagBytesCrit, &o.Postgres.LagBytes.Crit},
-		{"--lag-seconds-warning", k.lagSecondsWarn, &o.Postgres.LagSeconds.Warn}, {"--lag-seconds-critical", k.lagSecondsCrit, &o.Postgres.LagSeconds.Crit},
+		{"-w", k.warn, &o.Cluster.FailCount.Warn, nagios.ParseRange}, {"-c", k.crit, &o.Cluster.FailCount.Crit, nagios.ParseRange},
+		{"--lag-bytes-warning", k.lagBytesWarn, &o.Postgres.LagBytes.Warn, nagios.ParseByteRange},
+		{"--lag-bytes-critical", k.lagBytesCrit, &o.Postgres.LagBytes.Crit, nagios.ParseByteRange},
+		{"--lag-seconds-warning", k.lagSecondsWarn, &o.Postgres.LagSeconds.Warn, nagios.ParseRange},
+		{"--lag-seconds-critical", k.lagSecondsCrit, &o.Postgres.LagSeconds.Crit, nagios.ParseRange},
 	} {
 		if r.val == "" {
 			*r.dst = nagios.Range{}
 			continue
 		}
-		v, err := nagios.ParseRange(r.val)
+		v, err := r.parse(r.val)
 		if err != nil {
 			return o, fmt.Errorf("%s: %w", r.flag, err)
 		}
@@ -231,15 +234,27 @@ func checkOptions(k *checkConfig) (nagios.Options, error) {
 // with --from, else the cluster tools and PostgreSQL themselves.
 func gather(ctx context.Context, c *config, k *checkConfig, stage *stageTracker, logger log.Logger) (nagios.Inputs, error) {
 	needCrm, needCoro, needPG := nagios.Needs(k.what)
+	// The collector flags choose the sources for the check too: a disabled
+	// collector is not consulted (check all --no-collector.corosync).
+	needCrm = needCrm && *c.collectors["pacemaker"]
+	needCoro = needCoro && *c.collectors["corosync"]
+	needPG = needPG && *c.collectors["postgres"]
 	var in nagios.Inputs
+	if k.what != "all" && ((k.what == "corosync" && !needCoro) || (k.what != "corosync" && !needCrm)) {
+		return in, fmt.Errorf("check %s needs the collector that --no-collector.* disabled", k.what)
+	}
 	if k.from != "" {
 		stage.set("GET " + k.from)
 		remote, err := fetchRemote(ctx, k.from)
 		if err != nil {
 			return in, err
 		}
-		in.Pacemaker, in.PacemakerErr = fresh(remote.Pacemaker, "pacemaker", c.crmMaxAge)
-		in.Corosync, in.CorosyncErr = fresh(remote.Corosync, "corosync", c.corosyncMaxAge)
+		if needCrm {
+			in.Pacemaker, in.PacemakerErr = fresh(remote.Pacemaker, "pacemaker", c.crmMaxAge)
+		}
+		if needCoro {
+			in.Corosync, in.CorosyncErr = fresh(remote.Corosync, "corosync", c.corosyncMaxAge)
+		}
 		if p := remote.Postgres; p != nil && needPG { // absent: the exporter runs no postgres collector
 			if in.Postgres = p.Snapshot; in.Postgres == nil {
 				in.PostgresErr = fmt.Errorf("PostgreSQL: %s", orDefault(p.LastError, "no snapshot"))

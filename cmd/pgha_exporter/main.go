@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -115,6 +116,19 @@ exporter on every cluster node.`)
 	return app, c
 }
 
+// serveOnly are the flags the check command never reads; its --help leaves
+// them out (they stay accepted, so one configuration file serves both).
+var serveOnly = []string{"web.listen-address", "web.systemd-socket", "web.config.file", "web.telemetry-path",
+	"web.max-requests", "crm.refresh-interval", "crm.timeout", "corosync.refresh-interval", "corosync.timeout"}
+
+func hideServeFlags(app *kingpin.Application) {
+	for _, name := range serveOnly {
+		if f := app.GetFlag(name); f != nil {
+			f.Hidden()
+		}
+	}
+}
+
 // maxRequestsLimit bounds --web.max-requests: beyond it the "limit" limits
 // nothing and only hides a typo (1e99).
 const maxRequestsLimit = 10000
@@ -154,12 +168,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		errOut = stdout // plugins write nothing on stderr
 	}
 	app, c := newApp(stdout, errOut)
+	if checkMode {
+		hideServeFlags(app)
+	}
 	configFail := func(err error) int {
 		if checkMode {
 			return unknownf(stdout, "%v", err)
 		}
 		fmt.Fprintf(stderr, "pgha_exporter: %v\n", err)
-		return 1
+		return 2 // a bad configuration is a usage error, like a bad flag
 	}
 	userArgs := args
 	var extra []configArg
@@ -197,11 +214,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err != nil {
+		err = nameBadFlag(app, args, err)
 		if checkMode {
 			return unknownf(stdout, "%v (see pgha_exporter check --help)", err)
 		}
 		fmt.Fprintf(stderr, "pgha_exporter: %v (see --help)\n", err)
 		return 2
+	}
+	if err := validateSources(c); err != nil {
+		return configFail(err)
 	}
 	if err := c.validate(); err != nil {
 		if checkMode {
@@ -218,4 +239,53 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "pgha_exporter: unknown command %q\n", cmd)
 	return 2
+}
+
+// nameBadFlag puts the flag in front of a value error kingpin reports
+// without it ("time: invalid duration \"abc\""), with the form it accepts:
+// each flag argument is parsed alone until the one that fails is found.
+func nameBadFlag(app *kingpin.Application, args []string, err error) error {
+	if strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "--") {
+		return err // kingpin named it already
+	}
+	var cmd []string
+	if isCheck(args) {
+		cmd = []string{"check", "all"}
+	}
+	for i, a := range args {
+		if !strings.HasPrefix(a, "--") || a == "--" {
+			continue
+		}
+		one := append(append([]string{}, cmd...), a)
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		if !hasValue && i+1 < len(args) {
+			one = append(one, args[i+1])
+		}
+		probe, _ := newApp(io.Discard, io.Discard)
+		probe.Terminate(func(int) {})
+		if _, perr := probe.Parse(one); perr != nil {
+			return fmt.Errorf("--%s: %w (want %s)", name, perr, acceptedForm(app, name))
+		}
+	}
+	return err
+}
+
+// acceptedForm describes what a flag takes, from its default value's type.
+func acceptedForm(app *kingpin.Application, name string) string {
+	for _, f := range app.Model().FlagGroupModel.Flags {
+		if f.Name != name {
+			continue
+		}
+		switch fmt.Sprintf("%T", f.Value) {
+		case "*kingpin.durationValue":
+			return "a duration such as 10s, 500ms or 1m30s"
+		case "*kingpin.intValue", "*kingpin.int64Value", "*kingpin.uintValue", "*kingpin.uint64Value":
+			return "a whole number"
+		case "*kingpin.float64Value":
+			return "a number"
+		case "*kingpin.boolValue":
+			return "true or false"
+		}
+	}
+	return "see --help"
 }

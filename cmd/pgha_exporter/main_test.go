@@ -466,6 +466,10 @@ func TestCheckFailurePaths(t *testing.T) {
 		{"unreadable file", []string{"cluster", "--crm.mon-file=/nonexistent.xml"}, 3, "PGHA UNKNOWN - reading --crm.mon-file"},
 		{"unreadable DSN file", []string{"replication", "--crm.mon-file=" + filepath.Join(crmtest.Generated(t), "healthy", "crm_mon.xml"), "--pg.dsn-file=/nonexistent/dsn"}, 3, "PGHA UNKNOWN - "},
 		{"exporter down", []string{"cluster", "--from=http://127.0.0.1:1"}, 3, "PGHA UNKNOWN - --from:"},
+		{"cib file without mon file", []string{"cluster", "--crm.cib-file=/nonexistent.xml"}, 3, "PGHA UNKNOWN - --crm.cib-file needs --crm.mon-file"},
+		{"bad size unit", []string{"replication", "--lag-bytes-warning=16XB"}, 3, `PGHA UNKNOWN - --lag-bytes-warning: invalid threshold range "16XB"`},
+		{"bad duration names the flag", []string{"cluster", "--crm.max-age", "abc"}, 3, `PGHA UNKNOWN - --crm.max-age: time: invalid duration "abc" (want a duration such as 10s`},
+		{"disabled collector", []string{"corosync", "--no-collector.corosync"}, 3, "PGHA UNKNOWN - check corosync needs the collector"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -549,12 +553,12 @@ func TestConfigFile(t *testing.T) {
 		var out, errb bytes.Buffer
 		code := run([]string{"--config.file=" + p}, &out, &errb)
 		lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
-		if code != 1 || len(lines) != 1 || !strings.Contains(lines[0], c.want) {
-			t.Errorf("%q: exit %d, stderr %q; want exit 1 and one line with %q", c.body, code, errb.String(), c.want)
+		if code != 2 || len(lines) != 1 || !strings.Contains(lines[0], c.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 and one line with %q", c.body, code, errb.String(), c.want)
 		}
 	}
 	var out, errb bytes.Buffer
-	if code := run([]string{"--config.file=/nonexistent.yml"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "no such file") {
+	if code := run([]string{"--config.file=/nonexistent.yml"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "no such file") {
 		t.Errorf("missing file: %d %q", code, errb.String())
 	}
 }
@@ -617,5 +621,52 @@ func TestStalenessAgreement(t *testing.T) {
 				t.Errorf("metrics stale=%v (success %v), check stale=%v (exit %d: %s), want stale=%v", metricStale, success, checkStale, code, out, tc.stale)
 			}
 		})
+	}
+}
+
+// TestCheckHonoursCollectorFlags: 'check all' leaves out a disabled
+// collector's source instead of running its tools; sizes take units.
+func TestCheckHonoursCollectorFlags(t *testing.T) {
+	mon := filepath.Join(crmtest.Generated(t), "healthy", "crm_mon.xml")
+	code, out, _ := runCheckCLI("all", "--crm.mon-file="+mon, "--no-collector.corosync", "--corosync.cfgtool-path=/nonexistent/corosync-cfgtool",
+		"--stonith-disabled=ok", "--lag-bytes-warning=16MB", "--lag-bytes-critical=1GiB", "-v")
+	if code != 0 || strings.Contains(out, "corosync") || !strings.Contains(out, "PRI pgdb1, sync pgdb2, async pgdb3") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	code, out, _ = runCheckCLI("all", "--crm.mon-file="+mon, "--corosync.cfgtool-path=/nonexistent/corosync-cfgtool", "--stonith-disabled=ok")
+	if code != 3 || !strings.Contains(out, "corosync") {
+		t.Errorf("with the corosync collector enabled the missing tool must show: exit %d:\n%s", code, out)
+	}
+	var bad bytes.Buffer
+	if code := run([]string{"--web.max-requests=x"}, io.Discard, &bad); code != 2 || !strings.HasPrefix(bad.String(), "pgha_exporter: --web.max-requests: ") || !strings.Contains(bad.String(), "want a whole number") {
+		t.Errorf("serve: bad int: exit %d, %q", code, bad.String())
+	}
+	var errb bytes.Buffer
+	if code := run([]string{"--crm.cib-file=/nonexistent.xml"}, io.Discard, &errb); code != 2 || !strings.Contains(errb.String(), "--crm.cib-file needs --crm.mon-file") {
+		t.Errorf("serve: exit %d, %q", code, errb.String())
+	}
+}
+
+// TestCheckHelpListsItsFlags: check --help shows the check's own flags and the
+// source flags it shares with serve, not the serve-only ones.
+func TestCheckHelpListsItsFlags(t *testing.T) {
+	code, out, _ := runCheckCLI("--help")
+	if code != 3 {
+		t.Errorf("exit %d", code)
+	}
+	for _, want := range []string{"--crm.mon-file", "--pg.dsn-file", "--lag-bytes-warning", "--crm.max-age", "collector.corosync", "--from"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check --help lacks %s", want)
+		}
+	}
+	for _, name := range serveOnly {
+		if strings.Contains(out, "--"+name) {
+			t.Errorf("check --help lists the serve-only flag --%s", name)
+		}
+	}
+	var serveHelp bytes.Buffer
+	run([]string{"--help"}, &serveHelp, io.Discard)
+	if !strings.Contains(serveHelp.String(), "--web.listen-address") {
+		t.Errorf("serve --help lost --web.listen-address:\n%s", serveHelp.String())
 	}
 }

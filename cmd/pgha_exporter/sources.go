@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"time"
 
 	"github.com/pgha/pgha_exporter/crm"
@@ -19,4 +20,12 @@ func crmSource(c *config, localNode string, timeout time.Duration) *crm.Source {
 func corosyncSource(c *config, timeout time.Duration) *corosync.Source {
 	return &corosync.Source{Runner: runner.Exec{}, Stack: c.corosyncStack, CfgtoolPath: c.cfgtoolPath,
 		QuorumtoolPath: c.quorumtoolPath, CmanToolPath: c.cmanToolPath, Timeout: timeout}
+}
+
+// validateSources refuses flag combinations that would be silently ignored.
+func validateSources(c *config) error {
+	if c.cibFile != "" && c.crmMonFile == "" {
+		return errors.New("--crm.cib-file needs --crm.mon-file (a live crm_mon is paired with a live cibadmin, not a file)")
+	}
+	return nil
 }

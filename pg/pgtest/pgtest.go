@@ -2,13 +2,16 @@
 // tests: a primary and streaming standbys on free 127.0.0.1 ports, with
 // data directories and sockets in a temporary directory, run as the postgres
 // OS user when the tests run as root. Everything it starts is stopped in
-// tb.Cleanup, also when the test fails.
+// tb.Cleanup, also when the test fails. The server binaries are Debian's
+// (BinDir) or, for every major of Releases, fetched once into a cache
+// (Binaries).
 package pgtest
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -42,7 +45,7 @@ func BinDir(tb testing.TB) string {
 	if dir == "" {
 		dir = DefaultBinDir
 	}
-	for _, b := range []string{"initdb", "pg_ctl", "pg_basebackup", "postgres"} {
+	for _, b := range []string{"initdb", "pg_ctl", "postgres"} {
 		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
 			msg := fmt.Sprintf("PostgreSQL binaries not found in %s (set PGHA_TEST_PG_BIN): %v", dir, err)
 			if os.Getenv("CI") != "" {
@@ -56,7 +59,11 @@ func BinDir(tb testing.TB) string {
 
 // Options shape a cluster.
 type Options struct {
+	// Major picks a release of Releases (fetched by Binaries); 0 means the
+	// binaries of BinDir.
+	Major int
 	// Standbys are the standbys' application_name values, in start order.
+	// Each streams through a physical replication slot of its own name.
 	Standbys []string
 	// SyncStandbyNames is the primary's synchronous_standby_names.
 	SyncStandbyNames string
@@ -65,6 +72,7 @@ type Options struct {
 // Cluster is a running replication set.
 type Cluster struct {
 	Dir     string
+	Major   int // the server's major version (PG_VERSION)
 	Primary *Node
 	// Standbys by application_name.
 	Standbys map[string]*Node
@@ -87,9 +95,20 @@ type Node struct {
 // Start builds and starts a primary (named "pgdb1") and opts.Standbys, and
 // waits until every standby streams. The primary archives to Dir/archive
 // through an archive_command that fails while SetArchiveFailing(true).
+//
+// The standbys are seeded with copies of the primary's data directory taken
+// right after initdb (a cleanly shut down cluster, so no pg_basebackup is
+// needed) and stream from its first WAL record: standby.signal from 12,
+// recovery.conf before.
 func Start(tb testing.TB, opts Options) *Cluster {
 	tb.Helper()
-	bin := BinDir(tb)
+	var bin, template string
+	if opts.Major == 0 {
+		bin = BinDir(tb)
+	} else {
+		bin = Binaries(tb, opts.Major)
+		template = filepath.Join(bin, "..", "..", "pgdata-template")
+	}
 	c := &Cluster{bin: bin, Standbys: map[string]*Node{}}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
@@ -119,23 +138,29 @@ func Start(tb testing.TB, opts Options) *Cluster {
 	ports := freePorts(tb, 1+len(opts.Standbys))
 	c.Primary = c.newNode(tb, "pgdb1", ports[0])
 	p := c.Primary
-	c.run(tb, "initdb", "-D", p.DataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions")
-	p.appendConf(tb, fmt.Sprintf(`
+	c.initdb(tb, p.DataDir, template)
+	c.Major = p.major(tb)
+	if opts.Major != 0 && c.Major != opts.Major {
+		tb.Fatalf("%s made a PostgreSQL %d cluster, want %d", bin, c.Major, opts.Major)
+	}
+	conf := fmt.Sprintf(`
 listen_addresses = '127.0.0.1'
-port = %d
 unix_socket_directories = '%s'
-max_connections = 30
 shared_buffers = 16MB
 fsync = off
 wal_level = replica
 max_wal_senders = 10
 max_replication_slots = 10
 wal_receiver_status_interval = 1s
-synchronous_standby_names = '%s'
+wal_retrieve_retry_interval = 1s
 archive_mode = on
 archive_command = 'test ! -f %s && cp %%p %s/%%f'
 password_encryption = 'scram-sha-256'
-`, p.Port, c.sockDir, strings.ReplaceAll(opts.SyncStandbyNames, "'", "''"), c.archFail, filepath.Join(dir, "archive")))
+`, c.sockDir, c.archFail, filepath.Join(dir, "archive"))
+	if c.Major >= 13 {
+		conf += "max_slot_wal_keep_size = 1GB\n" // so that slots report safe_wal_size
+	}
+	p.appendConf(tb, conf)
 	hba := `local all all trust
 local replication all trust
 host replication postgres 127.0.0.1/32 trust
@@ -145,31 +170,124 @@ host all ` + MonitorUser + ` 127.0.0.1/32 scram-sha-256
 	if err := os.WriteFile(filepath.Join(p.DataDir, "pg_hba.conf"), []byte(hba), 0o600); err != nil {
 		tb.Fatal(err)
 	}
+	for i, name := range opts.Standbys {
+		n := c.newNode(tb, name, ports[1+i])
+		if err := copyDir(p.DataDir, n.DataDir); err != nil {
+			tb.Fatalf("seeding %s: %v", name, err)
+		}
+		n.appendConf(tb, fmt.Sprintf("port = %d\nsynchronous_standby_names = ''\n", n.Port))
+		recovery := fmt.Sprintf("primary_conninfo = 'host=127.0.0.1 port=%d user=postgres application_name=%s'\nprimary_slot_name = '%s'\n",
+			p.Port, name, name)
+		if c.Major >= 12 {
+			n.appendConf(tb, recovery)
+			err = os.WriteFile(filepath.Join(n.DataDir, "standby.signal"), nil, 0o600)
+		} else {
+			err = os.WriteFile(filepath.Join(n.DataDir, "recovery.conf"), []byte("standby_mode = 'on'\n"+recovery), 0o600)
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		c.Standbys[name] = n
+	}
+	p.appendConf(tb, fmt.Sprintf("port = %d\nsynchronous_standby_names = '%s'\n", p.Port, strings.ReplaceAll(opts.SyncStandbyNames, "'", "''")))
 	c.chownAll(tb)
 	p.Start(tb)
 	p.Exec(tb, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", MonitorUser, MonitorPassword),
 		"GRANT pg_monitor TO "+MonitorUser)
-
-	for i, name := range opts.Standbys {
-		n := c.newNode(tb, name, ports[1+i])
-		c.run(tb, "pg_basebackup", "-h", c.sockDir, "-p", strconv.Itoa(p.Port), "-U", "postgres",
-			"-D", n.DataDir, "-X", "stream", "-c", "fast", "--no-sync")
-		n.appendConf(tb, fmt.Sprintf(`
-port = %d
-synchronous_standby_names = ''
-primary_conninfo = 'host=127.0.0.1 port=%d user=postgres application_name=%s'
-`, n.Port, p.Port, name))
-		if err := os.WriteFile(filepath.Join(n.DataDir, "standby.signal"), nil, 0o600); err != nil {
-			tb.Fatal(err)
-		}
-		c.chownAll(tb)
-		n.Start(tb)
-		c.Standbys[name] = n
+	for _, name := range opts.Standbys {
+		p.Exec(tb, fmt.Sprintf("SELECT pg_create_physical_replication_slot('%s', true)", name))
+		c.Standbys[name].Start(tb)
 	}
 	for _, name := range opts.Standbys {
 		c.WaitStreaming(tb, name)
 	}
 	return c
+}
+
+// initdb creates a data directory: a copy of template when it exists, else
+// with initdb, keeping a copy as template when one is named. initdb is the
+// costliest step of a cluster's start; its output differs only in the
+// system identifier, which no test depends on.
+func (c *Cluster) initdb(tb testing.TB, dataDir, template string) {
+	tb.Helper()
+	if template != "" {
+		if _, err := os.Stat(filepath.Join(template, "PG_VERSION")); err == nil {
+			if err := copyDir(template, dataDir); err != nil {
+				tb.Fatalf("copying %s: %v", template, err)
+			}
+			return
+		}
+	}
+	c.run(tb, "initdb", "-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
+	if template == "" {
+		return
+	}
+	// Copied next to the template and renamed, so that no test copies a
+	// half-written one; a parallel test may have won the race.
+	tmp := template + fmt.Sprintf(".tmp-%d", os.Getpid())
+	err := copyDir(dataDir, tmp)
+	if err == nil {
+		err = os.Rename(tmp, template)
+	}
+	if err != nil {
+		_ = os.RemoveAll(tmp)
+		if _, statErr := os.Stat(filepath.Join(template, "PG_VERSION")); statErr != nil {
+			tb.Logf("keeping %s as the initdb template: %v", dataDir, err)
+		}
+	}
+}
+
+// major reads the data directory's PG_VERSION.
+func (n *Node) major(tb testing.TB) int {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(n.DataDir, "PG_VERSION"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	v, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		tb.Fatalf("PG_VERSION %q: %v", b, err)
+	}
+	return v
+}
+
+// copyDir copies a stopped server's data directory, keeping permissions
+// (the server insists on 0700 or 0750).
+func copyDir(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.Mkdir(target, info.Mode().Perm())
+		}
+		if !d.Type().IsRegular() {
+			return fmt.Errorf("%s: not a regular file", path)
+		}
+		in, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, info.Mode().Perm())
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	})
 }
 
 func (c *Cluster) newNode(tb testing.TB, name string, port int) *Node {
@@ -215,12 +333,19 @@ func (c *Cluster) command(ctx context.Context, tool string, args ...string) *exe
 
 func (c *Cluster) run(tb testing.TB, tool string, args ...string) {
 	tb.Helper()
+	if err := c.tryRun(tool, args...); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func (c *Cluster) tryRun(tool string, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	out, err := c.command(ctx, tool, args...).CombinedOutput()
 	if err != nil {
-		tb.Fatalf("%s %s: %v\n%s", tool, strings.Join(args, " "), err, out)
+		return fmt.Errorf("%s %s: %w\n%s", tool, strings.Join(args, " "), err, out)
 	}
+	return nil
 }
 
 func (n *Node) appendConf(tb testing.TB, text string) {
@@ -238,7 +363,10 @@ func (n *Node) appendConf(tb testing.TB, text string) {
 // Start starts the server and waits until it accepts connections.
 func (n *Node) Start(tb testing.TB) {
 	tb.Helper()
-	n.c.run(tb, "pg_ctl", "-D", n.DataDir, "-l", n.DataDir+".log", "-w", "-t", "60", "start")
+	if err := n.c.tryRun("pg_ctl", "-D", n.DataDir, "-l", n.DataDir+".log", "-w", "-t", "60", "start"); err != nil {
+		log, _ := os.ReadFile(n.DataDir + ".log")
+		tb.Fatalf("%v\n%s.log:\n%s", err, n.DataDir, log)
+	}
 }
 
 // Stop stops the server with pg_ctl's mode ("fast", "immediate", ...).

@@ -373,3 +373,42 @@ func TestAbortedScrapeLogsOneLine(t *testing.T) {
 		t.Errorf("%d log lines for %d aborted scrapes:\n%s", n, attempts, e.logs)
 	}
 }
+
+// TestUnreadStderrNeverBlocksScrapes: with stderr on a pipe nobody reads,
+// scrapes that log (a failing collector logs every scrape) keep answering
+// after the pipe is full.
+func TestUnreadStderrNeverBlocksScrapes(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	addr := freePort(t)
+	cmd := exec.Command(binary, "--web.listen-address="+addr, "--crm.mon-path=/bin/false", "--crm.cibadmin-path=", "--crm.node-name=pgdb1",
+		"--no-collector.corosync", "--no-collector.postgres")
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := scrapeWith(addr, time.Second, nil); err == nil || strings.Contains(err.Error(), "status") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("exporter not serving")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Each scrape logs about 350 bytes: 400 of them overflow a 64 KB pipe.
+	for i := range 400 {
+		if _, err := scrapeWith(addr, 2*time.Second, nil); err != nil {
+			t.Fatalf("scrape %d with stderr full: %v", i, err)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -214,6 +215,11 @@ func vmHWM(t *testing.T, pid int) int {
 // TestSIGHUP: SIGHUP neither kills the exporter nor leaves a hung crm_mon
 // behind; SIGTERM then stops it and kills the crm_mon run in progress.
 func TestSIGHUP(t *testing.T) {
+	// Catch SIGHUP here so that the exporter starts with the default
+	// action even under nohup (an ignored signal stays ignored across exec).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	script, calls, pids := fakeCrmMon(t, 1)
 	e := start(t, "http", "--crm.mon-path="+script, "--crm.cibadmin-path=", "--crm.node-name=pgdb1", "--crm.refresh-interval=100ms",
 		"--no-collector.corosync", "--no-collector.postgres")

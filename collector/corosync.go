@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -30,6 +31,10 @@ type corosyncCollector struct {
 	maxAge    time.Duration
 	logger    log.Logger
 	now       func() time.Time
+
+	mu        sync.Mutex
+	cachedFor *corosync.Status
+	cached    *Block
 
 	refresh            refreshDescs
 	info               *prometheus.Desc
@@ -85,16 +90,46 @@ func NewCorosyncCollector(r *Refresher[*corosync.Status], maxAge time.Duration, 
 }
 
 // Update implements Collector.
-func (c *corosyncCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
-	st := c.refresher.State()
+func (c *corosyncCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	return updateBlock(ctx, c, ch)
+}
+
+// UpdateLive implements BlockCollector: the refresh bookkeeping is live,
+// the status's metrics are its Block.
+func (c *corosyncCollector) UpdateLive(ctx context.Context, ch chan<- prometheus.Metric) (*Block, error) {
+	st := c.refresher.StateWhenReady(ctx)
 	now := c.now()
-	c.refresh.collect(ch, now, statusOf(st))
+	collectRefresh(c.refresh, ch, now, st)
+	if err := notReady(st, "corosync"); err != nil {
+		return nil, err
+	}
 	if err := Usable(st, now, c.maxAge, "corosync"); err != nil {
-		return err
+		return nil, err
 	}
 	level.Debug(c.logger).Log("msg", "serving corosync snapshot", "age_seconds", now.Sub(st.LastSuccess).Seconds())
-	c.collectStatus(ch, st.Value)
-	return nil
+	return c.blockFor(st.Value), nil
+}
+
+// blockFor returns the status's Block, built once per status.
+func (c *corosyncCollector) blockFor(s *corosync.Status) *Block {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cachedFor != s {
+		ch := make(chan prometheus.Metric)
+		var metrics []prometheus.Metric
+		done := make(chan struct{})
+		go func() {
+			for m := range ch {
+				metrics = append(metrics, m)
+			}
+			close(done)
+		}()
+		c.collectStatus(ch, s)
+		close(ch)
+		<-done
+		c.cached, c.cachedFor = NewBlock(metrics), s
+	}
+	return c.cached
 }
 
 func (c *corosyncCollector) collectStatus(ch chan<- prometheus.Metric, s *corosync.Status) {

@@ -127,7 +127,7 @@ type PacemakerCollector struct {
 
 	mu        sync.Mutex
 	cachedFor *crm.Snapshot
-	cached    []prometheus.Metric
+	cached    *Block
 }
 
 // NewPacemakerCollector serves r's snapshots; a snapshot older than maxAge
@@ -137,10 +137,16 @@ func NewPacemakerCollector(r *Refresher[*crm.Snapshot], maxAge time.Duration) *P
 }
 
 // Update implements Collector.
-func (c *PacemakerCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
-	st := c.refresher.State()
+func (c *PacemakerCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	return updateBlock(ctx, c, ch)
+}
+
+// UpdateLive implements BlockCollector: the refresh bookkeeping and the
+// crm_mon stage are live, the snapshot's metrics are its Block.
+func (c *PacemakerCollector) UpdateLive(ctx context.Context, ch chan<- prometheus.Metric) (*Block, error) {
+	st := c.refresher.StateWhenReady(ctx)
 	now := c.now()
-	c.d.refresh.collect(ch, now, statusOf(st))
+	collectRefresh(c.d.refresh, ch, now, st)
 	if !st.LastAttempt.IsZero() {
 		current := crm.StageError
 		var ce *crm.Error
@@ -154,20 +160,21 @@ func (c *PacemakerCollector) Update(_ context.Context, ch chan<- prometheus.Metr
 			gauge(ch, c.d.stage, boolFloat(s == current), string(s))
 		}
 	}
+	if err := notReady(st, "crm_mon"); err != nil {
+		return nil, err
+	}
 	if err := Usable(st, now, c.maxAge, "crm_mon"); err != nil {
-		return err
+		return nil, err
 	}
-	for _, m := range c.metricsFor(st.Value) {
-		ch <- m
-	}
-	return nil
+	return c.blockFor(st.Value), nil
 }
 
-func (c *PacemakerCollector) metricsFor(s *crm.Snapshot) []prometheus.Metric {
+// blockFor returns the snapshot's Block, built once per snapshot.
+func (c *PacemakerCollector) blockFor(s *crm.Snapshot) *Block {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cachedFor != s {
-		c.cached, c.cachedFor = pacemakerMetrics(c.d, s), s
+		c.cached, c.cachedFor = NewBlock(pacemakerMetrics(c.d, s)), s
 	}
 	return c.cached
 }

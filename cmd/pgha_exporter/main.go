@@ -129,6 +129,38 @@ func hideServeFlags(app *kingpin.Application) {
 	}
 }
 
+// maxRequestsLimit bounds --web.max-requests: beyond it the "limit" limits
+// nothing and only hides a typo (1e99).
+const maxRequestsLimit = 10000
+
+// validate refuses values that parse but make no sense, naming the flag.
+func (c *config) validate() error {
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"--crm.refresh-interval", c.crmRefresh}, {"--crm.timeout", c.crmTimeout},
+		{"--corosync.refresh-interval", c.corosyncRefresh}, {"--corosync.timeout", c.corosyncTimeout},
+		{"--pg.connect-timeout", c.pgConnectTimeout}, {"--pg.query-timeout", c.pgQueryTimeout},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s=%s: must be greater than 0", d.flag, d.v)
+		}
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--crm.max-age", c.crmMaxAge}, {"--corosync.max-age", c.corosyncMaxAge}} {
+		if d.v < 0 {
+			return fmt.Errorf("%s=%s: must not be negative", d.flag, d.v)
+		}
+	}
+	if c.maxRequests < 0 || c.maxRequests > maxRequestsLimit {
+		return fmt.Errorf("--web.max-requests=%d: must be between 0 (no limit) and %d", c.maxRequests, maxRequestsLimit)
+	}
+	return nil
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
 	checkMode := isCheck(args)
 	errOut := stderr
@@ -191,6 +223,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := validateSources(c); err != nil {
 		return configFail(err)
+	}
+	if err := c.validate(); err != nil {
+		if checkMode {
+			return unknownf(stdout, "%v", err)
+		}
+		fmt.Fprintf(stderr, "pgha_exporter: %v\n", err)
+		return 2
 	}
 	switch cmd {
 	case "serve":

@@ -6,6 +6,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -49,17 +50,40 @@ var (
 		[]string{"collector"}, nil)
 )
 
+// BlockCollector is a Collector whose bulk is fixed for one snapshot:
+// UpdateLive sends only what changes from scrape to scrape and returns the
+// snapshot's Block (nil when it serves none), which the metrics handler
+// serves from bytes encoded once.
+type BlockCollector interface {
+	Collector
+	UpdateLive(ctx context.Context, ch chan<- prometheus.Metric) (*Block, error)
+}
+
+// updateBlock implements Update for a BlockCollector.
+func updateBlock(ctx context.Context, c BlockCollector, ch chan<- prometheus.Metric) error {
+	b, err := c.UpdateLive(ctx, ch)
+	if b != nil {
+		for _, m := range b.Metrics() {
+			ch <- m
+		}
+	}
+	return err
+}
+
+// ErrNotReady is returned by a collector whose source has not finished its
+// first refresh within the scrape: not a failure worth an error line.
+var ErrNotReady = errors.New("not ready: the first refresh is still running")
+
 // Exporter runs the enabled sub-collectors concurrently on every scrape.
 type Exporter struct {
 	collectors map[string]Collector
-	timeout    time.Duration
 	logger     log.Logger
 }
 
-// NewExporter wraps the named collectors. timeout bounds each scrape (0: none
-// beyond the request's own).
-func NewExporter(collectors map[string]Collector, timeout time.Duration, logger log.Logger) *Exporter {
-	return &Exporter{collectors: collectors, timeout: timeout, logger: logger}
+// NewExporter wraps the named collectors. A scrape is bounded by its
+// context (the request's, see NewHandler).
+func NewExporter(collectors map[string]Collector, logger log.Logger) *Exporter {
+	return &Exporter{collectors: collectors, logger: logger}
 }
 
 // Names returns the enabled collector names, sorted.
@@ -76,42 +100,49 @@ func (e *Exporter) Names() []string {
 // label sets depend on the cluster.
 func (e *Exporter) Describe(chan<- *prometheus.Desc) {}
 
-// Collect implements prometheus.Collector.
+// Collect implements prometheus.Collector: every metric, blocks included.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
-	e.CollectContext(context.Background(), ch)
+	e.collect(context.Background(), ch, func(b *Block) {
+		for _, m := range b.Metrics() {
+			ch <- m
+		}
+	})
 }
 
-// CollectContext runs every collector under ctx (and the exporter's timeout).
-func (e *Exporter) CollectContext(ctx context.Context, ch chan<- prometheus.Metric) {
-	if e.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.timeout)
-		defer cancel()
-	}
+// collect runs every collector under ctx. Live metrics go to ch; the
+// blocks of BlockCollectors go to block.
+func (e *Exporter) collect(ctx context.Context, ch chan<- prometheus.Metric, block func(*Block)) {
 	var wg sync.WaitGroup
 	for name, c := range e.collectors {
 		wg.Add(1)
 		go func(name string, c Collector) {
 			defer wg.Done()
-			e.run(ctx, name, c, ch)
+			if b := e.run(ctx, name, c, ch); b != nil {
+				block(b)
+			}
 		}(name, c)
 	}
 	wg.Wait()
 }
 
-func (e *Exporter) run(ctx context.Context, name string, c Collector, ch chan<- prometheus.Metric) {
+func (e *Exporter) run(ctx context.Context, name string, c Collector, ch chan<- prometheus.Metric) *Block {
 	start := time.Now()
-	err := safeUpdate(ctx, c, ch)
+	b, err := safeUpdate(ctx, c, ch)
 	dur := time.Since(start).Seconds()
 	success := 1.0
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrNotReady):
+		success = 0
+		level.Info(e.logger).Log("msg", "collector not ready", "collector", name, "duration_seconds", dur, "err", err)
+	case err != nil:
 		success = 0
 		level.Error(e.logger).Log("msg", "collector failed", "collector", name, "duration_seconds", dur, "err", err)
-	} else {
+	default:
 		level.Debug(e.logger).Log("msg", "collector succeeded", "collector", name, "duration_seconds", dur)
 	}
 	ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, dur, name)
 	ch <- prometheus.MustNewConstMetric(scrapeSuccessDesc, prometheus.GaugeValue, success, name)
+	return b
 }
 
 // panicError reports a recovered panic from a collector.
@@ -119,11 +150,14 @@ type panicError struct{ v any }
 
 func (p panicError) Error() string { return fmt.Sprint("panic in collector: ", p.v) }
 
-func safeUpdate(ctx context.Context, c Collector, ch chan<- prometheus.Metric) (err error) {
+func safeUpdate(ctx context.Context, c Collector, ch chan<- prometheus.Metric) (b *Block, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = panicError{r}
+			b, err = nil, panicError{r}
 		}
 	}()
-	return c.Update(ctx, ch)
+	if bc, ok := c.(BlockCollector); ok {
+		return bc.UpdateLive(ctx, ch)
+	}
+	return nil, c.Update(ctx, ch)
 }

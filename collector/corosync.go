@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -31,6 +32,10 @@ type corosyncCollector struct {
 	logger    log.Logger
 	now       func() time.Time
 
+	mu        sync.Mutex
+	cachedFor *corosync.Status
+	cached    *Block
+
 	refresh            refreshDescs
 	info               *prometheus.Desc
 	localNodeID        *prometheus.Desc
@@ -47,6 +52,7 @@ type corosyncCollector struct {
 	linkConnected      *prometheus.Desc
 	linkEnabled        *prometheus.Desc
 	cmanNodeMembership *prometheus.Desc
+	clusterInfo        *prometheus.Desc
 }
 
 // NewCorosyncCollector serves the corosync/CMAN snapshot kept by r; scrapes
@@ -79,20 +85,51 @@ func NewCorosyncCollector(r *Refresher[*corosync.Status], maxAge time.Duration, 
 			"Whether a corosync 3 knet link to a node is enabled (1) or not (0), where corosync-cfgtool says.", "link", "node_id"),
 		cmanNodeMembership: newDesc(s, "cman_node_membership",
 			"CMAN membership of a configured node, one series per state (member, not_member, disallowed), 0 or 1.", "node_id", "name", "state"),
+		clusterInfo: newDesc(s, "cluster_info", "The cluster's name as cman_tool status prints it (CMAN only), value 1.", "cluster_name"),
 	}
 }
 
 // Update implements Collector.
-func (c *corosyncCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
-	st := c.refresher.State()
+func (c *corosyncCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	return updateBlock(ctx, c, ch)
+}
+
+// UpdateLive implements BlockCollector: the refresh bookkeeping is live,
+// the status's metrics are its Block.
+func (c *corosyncCollector) UpdateLive(ctx context.Context, ch chan<- prometheus.Metric) (*Block, error) {
+	st := c.refresher.StateWhenReady(ctx)
 	now := c.now()
-	c.refresh.collect(ch, now, statusOf(st))
+	collectRefresh(c.refresh, ch, now, st)
+	if err := notReady(st, "corosync"); err != nil {
+		return nil, err
+	}
 	if err := Usable(st, now, c.maxAge, "corosync"); err != nil {
-		return err
+		return nil, err
 	}
 	level.Debug(c.logger).Log("msg", "serving corosync snapshot", "age_seconds", now.Sub(st.LastSuccess).Seconds())
-	c.collectStatus(ch, st.Value)
-	return nil
+	return c.blockFor(st.Value), nil
+}
+
+// blockFor returns the status's Block, built once per status.
+func (c *corosyncCollector) blockFor(s *corosync.Status) *Block {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cachedFor != s {
+		ch := make(chan prometheus.Metric)
+		var metrics []prometheus.Metric
+		done := make(chan struct{})
+		go func() {
+			for m := range ch {
+				metrics = append(metrics, m)
+			}
+			close(done)
+		}()
+		c.collectStatus(ch, s)
+		close(ch)
+		<-done
+		c.cached, c.cachedFor = NewBlock(metrics), s
+	}
+	return c.cached
 }
 
 func (c *corosyncCollector) collectStatus(ch chan<- prometheus.Metric, s *corosync.Status) {
@@ -111,6 +148,9 @@ func (c *corosyncCollector) collectStatus(ch chan<- prometheus.Metric, s *corosy
 		c.collectQuorum(ch, s.Stack, s.Quorum)
 	}
 	if s.Cman != nil {
+		if s.Cman.Status != nil && s.Cman.Status.ClusterName != "" {
+			gauge(ch, c.clusterInfo, 1, s.Cman.Status.ClusterName)
+		}
 		seen := map[string]bool{}
 		for _, n := range s.Cman.Nodes {
 			id := nodeID(n.NodeID)

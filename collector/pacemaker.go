@@ -39,8 +39,8 @@ type pacemakerDescs struct {
 	resourceInfo, resourceRole, resourceTargetRole, resourceActive, resourceFailed, resourceManaged *prometheus.Desc
 	resourceBlocked, resourceFailureIgnored, resourceOrphaned, cloneInfo, cloneInstances, primary   *prometheus.Desc
 
-	failCount, migrationThreshold, lastFailure, failedActions, locationConstraint, cibQuery *prometheus.Desc
-	ticketGranted, ticketStandby, fenceEvents                                               *prometheus.Desc
+	failCount, migrationThreshold, lastFailure, failedActions, locationConstraint, cibQuery, clusterInfo *prometheus.Desc
+	ticketGranted, ticketStandby, fenceEvents                                                            *prometheus.Desc
 
 	promotionScore, nodeAttribute                                                   *prometheus.Desc
 	pgsqlStatus, pgsqlDataStatus, pgsqlReceiverOK, pgsqlXlogLocation, pgsqlBaseline *prometheus.Desc
@@ -100,7 +100,8 @@ func newPacemakerDescs() *pacemakerDescs {
 		lastFailure:        newDesc(p, "last_failure_timestamp_seconds", "Time of the resource's last failure on the node.", rn...),
 		failedActions:      newDesc(p, "failed_actions", "Failed actions recorded for the resource on the node, by operation.", "resource", "node", "operation"),
 		locationConstraint: newDesc(p, "location_constraint", "Score of each node-specific rsc_location constraint (cli-ban-/cli-prefer- included; +Inf/-Inf for INFINITY).", "id", "resource", "node", "role"),
-		cibQuery:           newDesc(p, "cib_query_success", "Whether the last constraints/nodes query of the CIB succeeded."),
+		cibQuery:           newDesc(p, "cib_query_success", "Whether the last constraints/nodes/crm_config query of the CIB succeeded."),
+		clusterInfo:        newDesc(p, "cluster_info", "The cluster's identity: the CIB's cluster-name property (absent when unset or when the CIB was not read).", "cluster_name"),
 		ticketGranted:      newDesc(p, "ticket_granted", "Whether the ticket is granted.", "ticket"),
 		ticketStandby:      newDesc(p, "ticket_standby", "Whether the ticket is in standby.", "ticket"),
 		fenceEvents:        newDesc(p, "fence_events", "Fencing actions in crm_mon's fence history, by target, action and status.", "target", "action", "status"),
@@ -126,7 +127,7 @@ type PacemakerCollector struct {
 
 	mu        sync.Mutex
 	cachedFor *crm.Snapshot
-	cached    []prometheus.Metric
+	cached    *Block
 }
 
 // NewPacemakerCollector serves r's snapshots; a snapshot older than maxAge
@@ -136,10 +137,16 @@ func NewPacemakerCollector(r *Refresher[*crm.Snapshot], maxAge time.Duration) *P
 }
 
 // Update implements Collector.
-func (c *PacemakerCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
-	st := c.refresher.State()
+func (c *PacemakerCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	return updateBlock(ctx, c, ch)
+}
+
+// UpdateLive implements BlockCollector: the refresh bookkeeping and the
+// crm_mon stage are live, the snapshot's metrics are its Block.
+func (c *PacemakerCollector) UpdateLive(ctx context.Context, ch chan<- prometheus.Metric) (*Block, error) {
+	st := c.refresher.StateWhenReady(ctx)
 	now := c.now()
-	c.d.refresh.collect(ch, now, statusOf(st))
+	collectRefresh(c.d.refresh, ch, now, st)
 	if !st.LastAttempt.IsZero() {
 		current := crm.StageError
 		var ce *crm.Error
@@ -153,20 +160,21 @@ func (c *PacemakerCollector) Update(_ context.Context, ch chan<- prometheus.Metr
 			gauge(ch, c.d.stage, boolFloat(s == current), string(s))
 		}
 	}
+	if err := notReady(st, "crm_mon"); err != nil {
+		return nil, err
+	}
 	if err := Usable(st, now, c.maxAge, "crm_mon"); err != nil {
-		return err
+		return nil, err
 	}
-	for _, m := range c.metricsFor(st.Value) {
-		ch <- m
-	}
-	return nil
+	return c.blockFor(st.Value), nil
 }
 
-func (c *PacemakerCollector) metricsFor(s *crm.Snapshot) []prometheus.Metric {
+// blockFor returns the snapshot's Block, built once per snapshot.
+func (c *PacemakerCollector) blockFor(s *crm.Snapshot) *Block {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cachedFor != s {
-		c.cached, c.cachedFor = pacemakerMetrics(c.d, s), s
+		c.cached, c.cachedFor = NewBlock(pacemakerMetrics(c.d, s)), s
 	}
 	return c.cached
 }
@@ -422,6 +430,9 @@ func constraintMetrics(d *pacemakerDescs, m *metricSet, snap *crm.Snapshot) {
 		m.gauge(d.cibQuery, 0)
 	case snap.Constraints != nil:
 		m.gauge(d.cibQuery, 1)
+	}
+	if snap.ClusterName != "" {
+		m.gauge(d.clusterInfo, 1, snap.ClusterName)
 	}
 	if snap.Constraints != nil {
 		for _, c := range snap.Constraints {

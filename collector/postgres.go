@@ -3,8 +3,11 @@ package collector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -254,4 +257,86 @@ func pgEnum(ch chan<- prometheus.Metric, d *prometheus.Desc, known []string, val
 	if !slices.Contains(known, value) {
 		gauge(ch, d, 1, append(slices.Clone(labels), value)...)
 	}
+}
+
+// SharedPGSource puts one PGSource in front of any number of concurrent
+// callers: a call that arrives while a snapshot is being taken waits for
+// that one (single flight) instead of queueing behind it, each caller waits
+// no longer than its own context allows, the snapshot in flight is
+// cancelled when every caller has given up, and a snapshot younger than
+// Reuse is handed out again without a query.
+type SharedPGSource struct {
+	base    context.Context
+	src     PGSource
+	timeout time.Duration
+	reuse   time.Duration
+
+	mu       sync.Mutex
+	call     *pgCall
+	last     *pgCall
+	lastDone time.Time
+}
+
+type pgCall struct {
+	done    chan struct{}
+	snap    *pg.Snapshot
+	err     error
+	waiters int
+	cancel  context.CancelFunc
+}
+
+// NewSharedPGSource shares src. timeout bounds one snapshot whoever waits
+// for it (connect plus query deadlines); reuse is how long a finished
+// snapshot is served again (0: never); ending base cancels any snapshot in
+// flight (the exporter is stopping).
+func NewSharedPGSource(base context.Context, src PGSource, timeout, reuse time.Duration) *SharedPGSource {
+	return &SharedPGSource{base: base, src: src, timeout: timeout, reuse: reuse}
+}
+
+// Snapshot implements PGSource.
+func (s *SharedPGSource) Snapshot(ctx context.Context) (*pg.Snapshot, error) {
+	s.mu.Lock()
+	if s.last != nil && s.reuse > 0 && time.Since(s.lastDone) < s.reuse {
+		c := s.last
+		s.mu.Unlock()
+		return c.snap, c.err
+	}
+	c := s.call
+	if c == nil {
+		cctx, cancel := context.WithTimeout(s.base, s.timeout)
+		c = &pgCall{done: make(chan struct{}), cancel: cancel}
+		s.call = c
+		go s.run(cctx, c)
+	}
+	c.waiters++
+	s.mu.Unlock()
+
+	select {
+	case <-c.done:
+		return c.snap, c.err
+	case <-ctx.Done():
+		s.mu.Lock()
+		c.waiters--
+		if c.waiters == 0 && s.call == c {
+			// Nobody waits any more: stop the query, and let the next
+			// caller start afresh rather than wait for this one.
+			s.call = nil
+			c.cancel()
+		}
+		s.mu.Unlock()
+		return nil, fmt.Errorf("postgres: gave up waiting for the snapshot: %w", context.Cause(ctx))
+	}
+}
+
+func (s *SharedPGSource) run(ctx context.Context, c *pgCall) {
+	snap, err := s.src.Snapshot(ctx)
+	c.cancel()
+	s.mu.Lock()
+	c.snap, c.err = snap, err
+	if s.call == c {
+		s.call = nil
+		s.last, s.lastDone = c, time.Now()
+	}
+	s.mu.Unlock()
+	close(c.done)
 }

@@ -111,6 +111,32 @@ func (r *Refresher[T]) WaitFirst(ctx context.Context) {
 	}
 }
 
+// StateWhenReady is State, after waiting for the first refresh to finish
+// (at most the refresher's timeout, and no longer than ctx allows): a scrape
+// that comes during start-up gets the first snapshot rather than an error.
+func (r *Refresher[T]) StateWhenReady(ctx context.Context) RefreshState[T] {
+	select {
+	case <-r.firstDone:
+	default:
+		t := time.NewTimer(r.timeout)
+		select {
+		case <-r.firstDone:
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	return r.State()
+}
+
+// notReady says that the first refresh has not finished yet.
+func notReady[T any](st RefreshState[T], what string) error {
+	if !st.Have && st.LastAttempt.IsZero() {
+		return fmt.Errorf("%s: %w", what, ErrNotReady)
+	}
+	return nil
+}
+
 // RefreshState is a consistent copy of the refresher's bookkeeping.
 type RefreshState[T any] struct {
 	Value        T
@@ -182,28 +208,16 @@ func Usable[T any](st RefreshState[T], now time.Time, maxAge time.Duration, what
 	return nil
 }
 
-func (d refreshDescs) collect(ch chan<- prometheus.Metric, now time.Time, st refreshStatus) {
-	if st.have {
-		gauge(ch, d.age, now.Sub(st.lastSuccess).Seconds())
+// collectRefresh exports a refresher's bookkeeping.
+func collectRefresh[T any](d refreshDescs, ch chan<- prometheus.Metric, now time.Time, st RefreshState[T]) {
+	if st.Have {
+		gauge(ch, d.age, now.Sub(st.LastSuccess).Seconds())
 	}
-	if !st.lastAttempt.IsZero() {
-		gauge(ch, d.lastSuccess, boolFloat(st.lastErr == nil))
-		gauge(ch, d.lastDuration, st.lastDuration.Seconds())
+	if !st.LastAttempt.IsZero() {
+		gauge(ch, d.lastSuccess, boolFloat(st.LastErr == nil))
+		gauge(ch, d.lastDuration, st.LastDuration.Seconds())
 	}
-	for reason, n := range st.failures {
+	for reason, n := range st.Failures {
 		counter(ch, d.failures, float64(n), reason)
 	}
-}
-
-type refreshStatus struct {
-	have                     bool
-	lastSuccess, lastAttempt time.Time
-	lastErr                  error
-	lastDuration             time.Duration
-	failures                 map[string]uint64
-}
-
-func statusOf[T any](s RefreshState[T]) refreshStatus {
-	return refreshStatus{have: s.Have, lastSuccess: s.LastSuccess, lastAttempt: s.LastAttempt,
-		lastErr: s.LastErr, lastDuration: s.LastDuration, failures: s.Failures}
 }

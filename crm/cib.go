@@ -1,16 +1,29 @@
 package crm
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+)
 
-// ParseConstraints reads the rsc_location constraints from the output of
-// `cibadmin --query --scope constraints` (or a whole CIB). Constraints given
+// ParseConstraints reads the rsc_location and the two-resource
+// rsc_colocation constraints from the output of `cibadmin --query --scope
+// constraints` (or a whole CIB), parsing it once. Location constraints given
 // by rules keep Node empty and HasRule set; those over resource sets or
-// patterns name the set or pattern as Resource.
-func ParseConstraints(data []byte) ([]LocationConstraint, error) {
-	cons, err := section(data, "constraints")
+// patterns name the set or pattern as Resource. Colocations of sets are
+// skipped.
+func ParseConstraints(data []byte) ([]LocationConstraint, []Colocation, error) {
+	root, err := parseDOM(data)
 	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("cib constraints: %w", err)
 	}
+	cons, err := sectionOf(root, "constraints")
+	if err != nil {
+		return nil, nil, err
+	}
+	return locations(cons), colocations(cons), nil
+}
+
+func locations(cons *element) []LocationConstraint {
 	out := []LocationConstraint{}
 	cons.each("rsc_location", func(e *element) {
 		lc := LocationConstraint{ID: e.str("id"), Resource: e.str("rsc"), Node: e.str("node")}
@@ -40,7 +53,7 @@ func ParseConstraints(data []byte) ([]LocationConstraint, error) {
 		}
 		out = append(out, lc)
 	})
-	return out, nil
+	return out
 }
 
 // Colocation is an rsc_colocation between two resources (sets are skipped).
@@ -53,13 +66,7 @@ type Colocation struct {
 	Score    Score  `json:"score"`
 }
 
-// ParseColocations reads the two-resource rsc_colocation constraints from
-// the same input as ParseConstraints.
-func ParseColocations(data []byte) ([]Colocation, error) {
-	cons, err := section(data, "constraints")
-	if err != nil {
-		return nil, err
-	}
+func colocations(cons *element) []Colocation {
 	out := []Colocation{}
 	cons.each("rsc_colocation", func(e *element) {
 		if e.str("rsc") == "" || e.str("with-rsc") == "" {
@@ -76,7 +83,7 @@ func ParseColocations(data []byte) ([]Colocation, error) {
 		c.Score = Score(v)
 		out = append(out, c)
 	})
-	return out, nil
+	return out
 }
 
 // ParseCIBNodes reads the permanent node attributes from the output of
@@ -84,10 +91,18 @@ func ParseColocations(data []byte) ([]Colocation, error) {
 // pgsql agent keeps <rsc>-data-status there, and crm_mon does not show the
 // attributes of offline nodes.
 func ParseCIBNodes(data []byte) (map[string][]Attribute, error) {
-	nodes, err := section(data, "nodes")
+	root, err := parseDOM(data)
+	if err != nil {
+		return nil, fmt.Errorf("cib nodes: %w", err)
+	}
+	nodes, err := sectionOf(root, "nodes")
 	if err != nil {
 		return nil, err
 	}
+	return cibNodes(nodes), nil
+}
+
+func cibNodes(nodes *element) map[string][]Attribute {
 	out := map[string][]Attribute{}
 	nodes.each("node", func(n *element) {
 		name := n.str("uname")
@@ -102,16 +117,61 @@ func ParseCIBNodes(data []byte) (map[string][]Attribute, error) {
 		})
 		out[name] = attrs
 	})
-	return out, nil
+	return out
 }
 
-// section parses a cibadmin --scope output, or a whole CIB, and returns the
-// named section.
-func section(data []byte, name string) (*element, error) {
+// ParseClusterName reads the cluster's name, the `cluster-name` cluster
+// property, from the output of `cibadmin --query --scope crm_config` (or a
+// whole CIB). It is "" when the property is not set (clusters not created by
+// pcs or crmsh may have none).
+func ParseClusterName(data []byte) (string, error) {
 	root, err := parseDOM(data)
 	if err != nil {
-		return nil, fmt.Errorf("cib %s: %w", name, err)
+		return "", fmt.Errorf("cib crm_config: %w", err)
 	}
+	cfg, err := sectionOf(root, "crm_config")
+	if err != nil {
+		return "", err
+	}
+	name := ""
+	cfg.each("cluster_property_set", func(set *element) {
+		set.each("nvpair", func(nv *element) {
+			if name == "" && nv.str("name") == "cluster-name" {
+				name = nv.str("value")
+			}
+		})
+	})
+	return name, nil
+}
+
+// parseCIB reads constraints and permanent node attributes from the outputs
+// of the two cibadmin queries, or from one whole CIB given twice (parsed
+// once).
+func parseCIB(consXML, nodesXML []byte) ([]LocationConstraint, []Colocation, map[string][]Attribute, error) {
+	consRoot, err := parseDOM(consXML)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("cib constraints: %w", err)
+	}
+	nodesRoot := consRoot
+	if !bytes.Equal(consXML, nodesXML) {
+		if nodesRoot, err = parseDOM(nodesXML); err != nil {
+			return nil, nil, nil, fmt.Errorf("cib nodes: %w", err)
+		}
+	}
+	cons, err := sectionOf(consRoot, "constraints")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	nodes, err := sectionOf(nodesRoot, "nodes")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return locations(cons), colocations(cons), cibNodes(nodes), nil
+}
+
+// sectionOf returns the named section of a cibadmin --scope output or of a
+// whole CIB.
+func sectionOf(root *element, name string) (*element, error) {
 	if root.name == name {
 		return root, nil
 	}

@@ -24,7 +24,8 @@ func FuzzParse(f *testing.F) {
 			_ = st.PromotionScores()
 			_, _ = st.LocalRole("n")
 		}
-		_, _ = ParseConstraints(data)
+		_, _, _ = ParseConstraints(data)
 		_, _ = ParseCIBNodes(data)
+		_, _ = ParseClusterName(data)
 	})
 }

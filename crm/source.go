@@ -3,6 +3,7 @@ package crm
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -62,10 +63,15 @@ type Snapshot struct {
 	Colocations []Colocation `json:"colocations,omitempty"`
 	// CIBNodeAttributes are the permanent node attributes from the CIB.
 	CIBNodeAttributes map[string][]Attribute `json:"cib_node_attributes,omitempty"`
+	// ClusterName is the CIB's cluster-name property ("" when unset or when
+	// the CIB could not be read).
+	ClusterName string `json:"cluster_name,omitempty"`
 	CIBError          string                 `json:"cib_error,omitempty"`
 	LocalNode         string                 `json:"local_node,omitempty"`
 	Command           string                 `json:"command"`
-	FetchedAt         time.Time              `json:"fetched_at"`
+	// FetchedAt is when this content was first fetched: later refreshes
+	// that print the same thing return this very snapshot.
+	FetchedAt time.Time `json:"fetched_at"`
 }
 
 // PgsqlNodes decodes the pgsql agent's attributes, with the CIB's permanent
@@ -90,15 +96,65 @@ type Source struct {
 
 	mu     sync.Mutex
 	legacy bool // crm_mon rejected --output-as: use --as-xml from now on
+	// The last snapshot built and the digests of the outputs it came from.
+	last      *Snapshot
+	lastMon   [sha256.Size]byte
+	lastCIB   [sha256.Size]byte
+	lastCIBAt time.Time // when the CIB behind lastCIB was queried
+	lastHave  bool
+}
+
+// cibQuiet is how long after the CIB's last change (crm_mon's last_change,
+// one-second resolution, stamped by the DC's clock) a CIB query must have
+// run for its answer to stand while crm_mon prints the same thing: any
+// later change to the configuration moves last_change. It covers changes
+// within the same second and clocks a few seconds apart.
+const cibQuiet = 10 * time.Second
+
+// RefreshTimeout is the longest one Fetch can take: crm_mon, its legacy
+// fallback and the three cibadmin queries, each under its own Timeout, plus a
+// second of slack. A refresh deadline shorter than that would turn a slow
+// crm_mon into a failed CIB query.
+func (s *Source) RefreshTimeout() time.Duration {
+	runs := 2
+	if s.MonFile == "" && s.CibadminPath != "" {
+		runs += 3 // constraints, nodes, crm_config
+	}
+	return time.Duration(runs)*s.Timeout + time.Second
 }
 
 // Fetch produces one snapshot. A cluster that answered with an error state
 // (not connected, no privileges, no CIB yet) gives an *Error with that Stage,
-// never an empty cluster.
+// never an empty cluster. When crm_mon and cibadmin print what they printed
+// for the previous snapshot (crm_mon's own clock aside), Fetch returns that
+// snapshot itself without parsing anything, so that what was built from it
+// (metrics, their encoding) is reused.
 func (s *Source) Fetch(ctx context.Context) (*Snapshot, error) {
 	data, cmd, err := s.monXML(ctx)
 	if err != nil {
 		return nil, err
+	}
+	monSum := monDigest(cmd, data)
+	s.mu.Lock()
+	last, same := s.last, s.lastHave && s.lastMon == monSum
+	lastCIB, lastCIBAt := s.lastCIB, s.lastCIBAt
+	s.mu.Unlock()
+	var cib *cibOutput
+	cibAt := time.Now()
+	if same {
+		// The same crm_mon output with a last_change well before the last
+		// CIB query: the configuration has not been written since, and the
+		// two cibadmin runs are not needed.
+		if s.MonFile == "" && cibSettled(last, lastCIBAt) {
+			return last, nil
+		}
+		cib = s.fetchCIB(ctx)
+		if cib.digest() == lastCIB {
+			s.mu.Lock()
+			s.lastCIBAt = cibAt
+			s.mu.Unlock()
+			return last, nil
+		}
 	}
 	st, err := Parse(data, ParseOptions{Location: s.Location})
 	if err != nil {
@@ -108,9 +164,50 @@ func (s *Source) Fetch(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cib == nil {
+		cib = s.fetchCIB(ctx)
+	}
 	snap := &Snapshot{Status: st, Stage: stage, LocalNode: s.LocalNode, Command: cmd, FetchedAt: time.Now()}
-	s.readCIB(ctx, snap)
+	cib.fill(snap)
+	s.mu.Lock()
+	s.last, s.lastMon, s.lastCIB, s.lastCIBAt, s.lastHave = snap, monSum, cib.digest(), cibAt, true
+	s.mu.Unlock()
 	return snap, nil
+}
+
+// cibSettled says that the CIB query made at queriedAt saw every change up
+// to the last_change of snap's crm_mon output.
+func cibSettled(snap *Snapshot, queriedAt time.Time) bool {
+	if snap == nil || snap.Status == nil || snap.Status.Summary == nil || snap.Status.Summary.LastChange.IsZero() {
+		return false
+	}
+	return queriedAt.Sub(snap.Status.Summary.LastChange) > cibQuiet
+}
+
+// monDigest hashes crm_mon's output without what changes on every run of an
+// unchanged cluster: the <last_update> element (crm_mon's clock) and
+// pacemakerd's last_updated attribute.
+func monDigest(cmd string, data []byte) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte(cmd))
+	h.Write([]byte{0})
+	rest := data
+	for _, span := range [][2]string{{"<last_update ", ">"}, {` last_updated="`, `"`}} {
+		i := bytes.Index(rest, []byte(span[0]))
+		if i < 0 {
+			continue
+		}
+		j := bytes.Index(rest[i+len(span[0]):], []byte(span[1]))
+		if j < 0 {
+			continue
+		}
+		h.Write(rest[:i])
+		rest = rest[i+len(span[0])+j+len(span[1]):]
+	}
+	h.Write(rest)
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 // monXML returns crm_mon's XML and the command that produced it.
@@ -165,11 +262,12 @@ func (s *Source) checkOutput(cmd runner.Command, res runner.Result) ([]byte, str
 }
 
 func stderrError(cmd runner.Command, res runner.Result) error {
-	text := strings.TrimSpace(string(res.Stderr))
-	if text == "" {
-		text = strings.TrimSpace(string(res.Stdout))
+	out := bytes.TrimSpace(res.Stderr)
+	if len(out) == 0 {
+		out = bytes.TrimSpace(res.Stdout)
 	}
-	msg := fmt.Sprintf("%s exited %d: %s", cmd.Path, res.ExitCode, strings.Join(strings.Fields(text), " "))
+	text := Excerpt(out)
+	msg := fmt.Sprintf("%s exited %d: %s", cmd.Path, res.ExitCode, text)
 	lower := strings.ToLower(text)
 	switch {
 	case res.ExitCode == 4 || strings.Contains(lower, "insufficient privileges") || strings.Contains(lower, "permission denied"):
@@ -179,6 +277,25 @@ func stderrError(cmd runner.Command, res runner.Result) error {
 		return &Error{Stage: StageNotConnected, reason: string(StageNotConnected), Msg: msg}
 	}
 	return &Error{Stage: StageError, reason: "error", Msg: msg}
+}
+
+// maxExcerpt bounds how much of a tool's output an error message quotes.
+const maxExcerpt = 512
+
+// Excerpt renders a tool's output for an error message: whitespace runs
+// collapsed, invalid UTF-8 replaced, and at most maxExcerpt bytes, so that
+// no error, log line, last_error or check output grows with what a broken
+// tool printed.
+func Excerpt(out []byte) string {
+	cut := out
+	if len(cut) > 2*maxExcerpt {
+		cut = cut[:2*maxExcerpt]
+	}
+	text := strings.Join(strings.Fields(strings.ToValidUTF8(string(cut), "\uFFFD")), " ")
+	if len(text) > maxExcerpt || len(cut) < len(out) {
+		text = strings.ToValidUTF8(text[:min(len(text), maxExcerpt)], "") + fmt.Sprintf("... (%d bytes)", len(out))
+	}
+	return text
 }
 
 // usageError reports crm_mon rejecting --output-as or --include (Pacemaker
@@ -202,7 +319,9 @@ func runError(cmd runner.Command, err error) error {
 	case errors.Is(err, fs.ErrPermission):
 		return &Error{Stage: StageNoPrivileges, reason: string(StageNoPrivileges), Msg: fmt.Sprintf("%s: permission denied", cmd.Path), Err: err}
 	case errors.Is(err, runner.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
-		return &Error{Stage: StageError, reason: "timeout", Msg: "crm_mon timed out and was killed", Err: err}
+		return &Error{Stage: StageError, reason: "timeout", Msg: cmd.Path + " timed out and was killed", Err: err}
+	case errors.Is(err, runner.ErrOutputTooLarge):
+		return &Error{Stage: StageError, reason: "output_too_large", Msg: cmd.Path + " printed more than the output cap and was killed", Err: err}
 	}
 	return &Error{Stage: StageError, reason: "error", Msg: "running " + cmd.String(), Err: err}
 }
@@ -248,47 +367,68 @@ func pacemakerdState(st *Status) string {
 	return "unknown"
 }
 
-// readCIB fills the constraints and permanent node attributes. Failures are
-// recorded in the snapshot, not fatal: crm_mon's view stands on its own.
-func (s *Source) readCIB(ctx context.Context, snap *Snapshot) {
-	var consXML, nodesXML []byte
+// cibOutput is what the CIB queries printed, or why they failed.
+type cibOutput struct {
+	cons, nodes, config []byte
+	err                 string
+}
+
+func (c *cibOutput) digest() [sha256.Size]byte {
+	h := sha256.New()
+	for _, b := range [][]byte{c.cons, {0}, c.nodes, {0}, c.config, {0}, []byte(c.err)} {
+		h.Write(b)
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+// fetchCIB reads the constraints and permanent node attributes: from the
+// CIB file with --crm.mon-file, else with three cibadmin queries, else
+// nothing.
+func (s *Source) fetchCIB(ctx context.Context) *cibOutput {
+	out := &cibOutput{}
 	switch {
 	case s.MonFile != "" && s.CIBFile != "":
 		data, err := os.ReadFile(s.CIBFile)
 		if err != nil {
-			snap.CIBError = "reading CIB file: " + err.Error()
-			return
+			out.err = "reading CIB file: " + err.Error()
 		}
-		consXML, nodesXML = data, data
+		out.cons, out.nodes, out.config = data, data, data
 	case s.MonFile == "" && s.CibadminPath != "":
 		var err error
-		if consXML, err = s.cibadmin(ctx, "constraints"); err != nil {
-			snap.CIBError = err.Error()
-			return
+		if out.cons, err = s.cibadmin(ctx, "constraints"); err != nil {
+			out.err = err.Error()
+		} else if out.nodes, err = s.cibadmin(ctx, "nodes"); err != nil {
+			out.err = err.Error()
+		} else if out.config, err = s.cibadmin(ctx, "crm_config"); err != nil {
+			out.err = err.Error()
 		}
-		if nodesXML, err = s.cibadmin(ctx, "nodes"); err != nil {
-			snap.CIBError = err.Error()
-			return
-		}
-	default:
+	}
+	return out
+}
+
+// fill parses the CIB outputs into the snapshot. Failures are recorded in
+// the snapshot, not fatal: crm_mon's view stands on its own.
+func (c *cibOutput) fill(snap *Snapshot) {
+	if c.err != "" {
+		snap.CIBError = c.err
 		return
 	}
-	cons, err := ParseConstraints(consXML)
+	if c.cons == nil {
+		return
+	}
+	cons, colos, nodes, err := parseCIB(c.cons, c.nodes)
 	if err != nil {
 		snap.CIBError = err.Error()
 		return
 	}
-	colos, err := ParseColocations(consXML)
+	name, err := ParseClusterName(c.config)
 	if err != nil {
 		snap.CIBError = err.Error()
 		return
 	}
-	nodes, err := ParseCIBNodes(nodesXML)
-	if err != nil {
-		snap.CIBError = err.Error()
-		return
-	}
-	snap.Constraints, snap.Colocations, snap.CIBNodeAttributes = cons, colos, nodes
+	snap.Constraints, snap.Colocations, snap.CIBNodeAttributes, snap.ClusterName = cons, colos, nodes, name
 }
 
 func (s *Source) cibadmin(ctx context.Context, scope string) ([]byte, error) {

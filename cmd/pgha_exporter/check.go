@@ -99,13 +99,28 @@ func unknownf(w io.Writer, format string, args ...any) int {
 }
 
 // stageTracker names the source a check is waiting for, for timeout messages.
+// Once frozen (the deadline passed) it keeps the stage that timed out, not
+// the one the check moves on to while the killed command returns.
 type stageTracker struct {
-	mu    sync.Mutex
-	stage string
+	mu     sync.Mutex
+	stage  string
+	frozen bool
 }
 
-func (s *stageTracker) set(v string) { s.mu.Lock(); s.stage = v; s.mu.Unlock() }
-func (s *stageTracker) get() string  { s.mu.Lock(); defer s.mu.Unlock(); return s.stage }
+func (s *stageTracker) set(v string) {
+	s.mu.Lock()
+	if !s.frozen {
+		s.stage = v
+	}
+	s.mu.Unlock()
+}
+
+func (s *stageTracker) freeze() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.frozen = true
+	return s.stage
+}
 
 func runCheck(c *config, k *checkConfig, stdout, stderr io.Writer) (code int) {
 	defer func() {
@@ -155,13 +170,14 @@ func runCheck(c *config, k *checkConfig, stdout, stderr io.Writer) (code int) {
 		}
 		return o.res.Render(stdout, k.verbose)
 	case <-ctx.Done():
+		timedOut := stage.freeze()
 		// The runner kills the command's process group on cancellation;
 		// give it a moment so that nothing outlives the plugin.
 		select {
 		case <-done:
 		case <-time.After(2 * time.Second):
 		}
-		fmt.Fprintf(stdout, "PGHA %s %s - timeout after %s while running %s\n", strings.ToUpper(k.what), timeoutState, k.timeout, orStage(stage.get()))
+		fmt.Fprintf(stdout, "PGHA %s %s - timeout after %s while running %s\n", strings.ToUpper(k.what), timeoutState, k.timeout, orStage(timedOut))
 		return int(timeoutState)
 	}
 }

@@ -87,7 +87,7 @@ exporter on every cluster node.`)
 	app.Flag("crm.mon-path", "crm_mon binary.").Default("/usr/sbin/crm_mon").StringVar(&c.crmMonPath)
 	app.Flag("crm.mon-file", "Read crm_mon XML (either root) from this file instead of running crm_mon (demos, tests, offline analysis).").
 		PlaceHolder("PATH").StringVar(&c.crmMonFile)
-	app.Flag("crm.cibadmin-path", "cibadmin binary, used for 'cibadmin --query --scope constraints|nodes' (cli-ban/cli-prefer constraints, permanent attributes of offline nodes). Empty disables those queries.").
+	app.Flag("crm.cibadmin-path", "cibadmin binary, used for 'cibadmin --query --scope constraints|nodes|crm_config' (cli-ban/cli-prefer constraints, permanent attributes of offline nodes, the cluster-name property). Empty disables those queries.").
 		Default("/usr/sbin/cibadmin").StringVar(&c.cibadminPath)
 	app.Flag("crm.cib-file", "With --crm.mon-file: read constraints and permanent node attributes from this CIB XML file.").
 		PlaceHolder("PATH").StringVar(&c.cibFile)
@@ -127,6 +127,38 @@ func hideServeFlags(app *kingpin.Application) {
 			f.Hidden()
 		}
 	}
+}
+
+// maxRequestsLimit bounds --web.max-requests: beyond it the "limit" limits
+// nothing and only hides a typo (1e99).
+const maxRequestsLimit = 10000
+
+// validate refuses values that parse but make no sense, naming the flag.
+func (c *config) validate() error {
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"--crm.refresh-interval", c.crmRefresh}, {"--crm.timeout", c.crmTimeout},
+		{"--corosync.refresh-interval", c.corosyncRefresh}, {"--corosync.timeout", c.corosyncTimeout},
+		{"--pg.connect-timeout", c.pgConnectTimeout}, {"--pg.query-timeout", c.pgQueryTimeout},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s=%s: must be greater than 0", d.flag, d.v)
+		}
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--crm.max-age", c.crmMaxAge}, {"--corosync.max-age", c.corosyncMaxAge}} {
+		if d.v < 0 {
+			return fmt.Errorf("%s=%s: must not be negative", d.flag, d.v)
+		}
+	}
+	if c.maxRequests < 0 || c.maxRequests > maxRequestsLimit {
+		return fmt.Errorf("--web.max-requests=%d: must be between 0 (no limit) and %d", c.maxRequests, maxRequestsLimit)
+	}
+	return nil
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -191,6 +223,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := validateSources(c); err != nil {
 		return configFail(err)
+	}
+	if err := c.validate(); err != nil {
+		if checkMode {
+			return unknownf(stdout, "%v", err)
+		}
+		fmt.Fprintf(stderr, "pgha_exporter: %v\n", err)
+		return 2
 	}
 	switch cmd {
 	case "serve":

@@ -217,18 +217,45 @@ func TestHungCrmMon(t *testing.T) {
 		t.Fatalf("success seen %v, stale seen %v\n%s", sawSuccess, sawStale, e.logs)
 	}
 	e.stop(t)
-	time.Sleep(200 * time.Millisecond)
-	for _, p := range lines(pids) {
-		pid, _ := strconv.Atoi(p)
-		if alive(pid) {
-			t.Errorf("process %d of a hung crm_mon survived", pid)
-		}
-	}
+	waitGone(t, pids)
 	if n := len(lines(calls)); n < 3 {
 		t.Errorf("crm_mon ran %d times; the hung runs were not retried", n)
 	}
 	if strings.Contains(e.logs.String(), "level=error msg=\"collector failed\"") == false {
 		t.Errorf("collector failure not logged:\n%s", e.logs)
+	}
+}
+
+// waitState scrapes until the body holds want (a stored snapshot, say).
+func waitState(t *testing.T, e *exporter, want string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		body, _ := e.scrape(t, 5*time.Second)
+		if strings.Contains(body, want) {
+			return body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within 10s:\n%s", want, e.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitGone waits for every process listed in the file to be gone.
+func waitGone(t *testing.T, pids string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for _, p := range lines(pids) {
+		pid, _ := strconv.Atoi(p)
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				t.Errorf("process %d survived", pid)
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 }
 
@@ -238,10 +265,7 @@ func TestConcurrentScrapesRunNoCrmMon(t *testing.T) {
 	script, calls, _ := fakeCrmMon(t, 1000)
 	e := start(t, "http", "--crm.mon-path="+script, "--crm.cibadmin-path=", "--crm.node-name=pgdb1",
 		"--crm.refresh-interval=1h", "--web.max-requests=200", "--no-collector.corosync", "--no-collector.postgres")
-	deadline := time.Now().Add(5 * time.Second)
-	for len(lines(calls)) == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitState(t, e, `pgha_scrape_collector_success{collector="pacemaker"} 1`)
 	before := len(lines(calls))
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"net/http"
 	"os"
 	"os/signal"
@@ -17,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
@@ -28,28 +28,71 @@ import (
 	"github.com/pgha/pgha_exporter/pg"
 )
 
+// Server timeouts. A scrape's collection is bounded by its own context (the
+// client, Prometheus's scrape timeout, the PostgreSQL deadlines); writing a
+// response by bodyWriteTimeout; keep-alive connections close after
+// idleTimeout, so that idle or stalled clients cannot hold connections,
+// slots or memory.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	bodyWriteTimeout  = 30 * time.Second
+	idleTimeout       = time.Minute
+	// pgReuse: a PostgreSQL snapshot this young is served again (to the
+	// snapshot API and to scrapes that come together) without a query.
+	pgReuse = time.Second
+)
+
 func serve(c *config, stderr io.Writer) int {
-	logger, slogger, err := newLogger(stderr, c.logLevel, c.logFormat)
+	logger, slogger, closeLog, err := newAsyncLogger(stderr, c.logLevel, c.logFormat)
 	if err != nil {
 		fmt.Fprintf(stderr, "pgha_exporter: %v\n", err)
 		return 1
 	}
+	defer closeLog()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP does not reload (flags come from the command line and the
+	// config file, read once): it is logged and ignored, rather than killing
+	// the exporter and orphaning a crm_mon run.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				level.Info(logger).Log("msg", "SIGHUP ignored: the exporter does not reload; restart it to apply new flags or config")
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	level.Info(logger).Log("msg", "starting pgha_exporter", "version", version.Info(), "build_context", version.BuildContext())
 
 	enabled := map[string]collector.Collector{}
 	var waits []func()
-	api := &snapshotAPI{}
+	// Refreshers stop (killing any command still running) on every return.
+	defer func() {
+		stop()
+		for _, w := range waits {
+			w()
+		}
+	}()
+	slots := collector.NewSlots(c.maxRequests)
+	api := &snapshotAPI{slots: slots}
+	writeTimeout := bodyWriteTimeout
 	if *c.collectors["pacemaker"] {
-		ref := startPacemaker(ctx, c, logger)
+		ref, refreshTimeout := startPacemaker(ctx, c, logger)
 		enabled["pacemaker"] = collector.NewPacemakerCollector(ref, c.crmMaxAge)
 		waits, api.pacemaker = append(waits, ref.Wait), ref
+		writeTimeout = max(writeTimeout, refreshTimeout+bodyWriteTimeout)
 	}
 	if *c.collectors["corosync"] {
-		ref := startCorosync(ctx, c, logger)
+		ref, refreshTimeout := startCorosync(ctx, c, logger)
 		enabled["corosync"] = collector.NewCorosyncCollector(ref, c.corosyncMaxAge, logger)
 		waits, api.corosync = append(waits, ref.Wait), ref
+		writeTimeout = max(writeTimeout, refreshTimeout+bodyWriteTimeout)
 	}
 	if *c.collectors["postgres"] {
 		dsn, err := pg.LoadDSN(c.pgDSNFile, os.Getenv)
@@ -58,7 +101,15 @@ func serve(c *config, stderr io.Writer) int {
 			return 1
 		}
 		client := pg.NewClient(dsn, pg.ClientOptions{ConnectTimeout: c.pgConnectTimeout, QueryTimeout: c.pgQueryTimeout})
-		defer client.Close(context.Background())
+		defer func() {
+			closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_ = client.Close(closeCtx)
+		}()
+		// One snapshot may connect (version and privileges queries
+		// included) and then query.
+		pgTimeout := c.pgConnectTimeout + 2*c.pgQueryTimeout
+		shared := collector.NewSharedPGSource(ctx, client, pgTimeout, pgReuse)
 		var role func() (bool, bool)
 		if api.pacemaker != nil {
 			ref := api.pacemaker
@@ -70,29 +121,22 @@ func serve(c *config, stderr io.Writer) int {
 				return st.Value.LocalPgsqlRole()
 			}
 		}
-		enabled["postgres"] = collector.NewPostgresCollector(client, collector.PostgresOptions{PacemakerRole: role}, logger)
-		api.postgres = client
+		enabled["postgres"] = collector.NewPostgresCollector(shared, collector.PostgresOptions{PacemakerRole: role}, logger)
+		api.postgres = shared
+		writeTimeout = max(writeTimeout, pgTimeout+bodyWriteTimeout)
 		level.Info(logger).Log("msg", "postgres collector", "dsn", dsn.Redacted(), "dsn_source", dsn.Source())
 	}
-	for name, on := range c.collectors {
-		if _, ok := enabled[name]; *on && !ok {
-			level.Warn(logger).Log("msg", "collector not available in this build yet; ignored", "collector", name)
-		}
-	}
 
-	reg := prometheus.NewRegistry()
-	exp := collector.NewExporter(enabled, 0, logger)
-	reg.MustRegister(exp, versioncollector.NewCollector("pgha_exporter"),
+	exp := collector.NewExporter(enabled, logger)
+	extra := prometheus.NewRegistry()
+	extra.MustRegister(versioncollector.NewCollector("pgha_exporter"),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	level.Info(logger).Log("msg", "enabled collectors", "collectors", fmt.Sprint(exp.Names()))
 
 	mux := http.NewServeMux()
 	mux.Handle(snapshotPath, api)
-	mux.Handle(c.telemetryPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog:            promLogger{logger},
-		ErrorHandling:       promhttp.ContinueOnError,
-		MaxRequestsInFlight: c.maxRequests,
-	}))
+	mux.Handle(c.telemetryPath, collector.NewHandler(exp, extra, collector.HandlerOpts{
+		Slots: slots, WriteTimeout: bodyWriteTimeout, Logger: logger}))
 	if c.telemetryPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        "pgha_exporter",
@@ -107,7 +151,7 @@ func serve(c *config, stderr io.Writer) int {
 		}
 		mux.Handle("/", landing)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(mux, logger, writeTimeout)
 	errc := make(chan error, 1)
 	go func() { errc <- web.ListenAndServe(srv, c.web, slogger) }()
 
@@ -125,13 +169,23 @@ func serve(c *config, stderr io.Writer) int {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
-	for _, w := range waits {
-		w() // refreshers kill any command still running before returning
-	}
 	return code
 }
 
-func startPacemaker(ctx context.Context, c *config, logger log.Logger) *collector.Refresher[*crm.Snapshot] {
+// newServer returns the HTTP server with its timeouts, and net/http's own
+// messages (TLS handshake errors, accept errors) in the exporter's log.
+func newServer(h http.Handler, logger log.Logger, writeTimeout time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          stdlog.New(log.NewStdlibAdapter(level.Warn(log.With(logger, "component", "net/http"))), "", 0),
+	}
+}
+
+func startPacemaker(ctx context.Context, c *config, logger log.Logger) (*collector.Refresher[*crm.Snapshot], time.Duration) {
 	r := runner.Exec{}
 	node := c.nodeName
 	if node == "" && c.crmMonFile == "" {
@@ -141,16 +195,17 @@ func startPacemaker(ctx context.Context, c *config, logger log.Logger) *collecto
 		}
 	}
 	src := crmSource(c, node, c.crmTimeout)
-	ref := collector.NewRefresher("crm_mon", c.crmRefresh, c.crmTimeout+time.Second, src.Fetch, logger)
+	ref := collector.NewRefresher("crm_mon", c.crmRefresh, src.RefreshTimeout(), src.Fetch, logger)
 	ref.Start(ctx)
 	level.Info(logger).Log("msg", "pacemaker collector", "local_node", node, "refresh_interval", c.crmRefresh, "timeout", c.crmTimeout, "max_age", c.crmMaxAge)
-	return ref
+	return ref, src.RefreshTimeout()
 }
 
-func startCorosync(ctx context.Context, c *config, logger log.Logger) *collector.Refresher[*corosync.Status] {
+func startCorosync(ctx context.Context, c *config, logger log.Logger) (*collector.Refresher[*corosync.Status], time.Duration) {
 	src := corosyncSource(c, c.corosyncTimeout)
 	// One refresh may run up to four commands (detection, fallback, -p retry).
-	ref := collector.NewRefresher("corosync", c.corosyncRefresh, 4*c.corosyncTimeout+time.Second, src.Fetch, logger)
+	refreshTimeout := 4*c.corosyncTimeout + time.Second
+	ref := collector.NewRefresher("corosync", c.corosyncRefresh, refreshTimeout, src.Fetch, logger)
 	ref.Start(ctx)
 	go func() {
 		// Say once, clearly, when a tool is missing; the collector keeps
@@ -161,20 +216,32 @@ func startCorosync(ctx context.Context, c *config, logger log.Logger) *collector
 		}
 	}()
 	level.Info(logger).Log("msg", "corosync collector", "stack", c.corosyncStack, "refresh_interval", c.corosyncRefresh, "timeout", c.corosyncTimeout, "max_age", c.corosyncMaxAge)
-	return ref
+	return ref, refreshTimeout
 }
 
 // snapshotPath serves the parsed snapshots as JSON for 'check --from'.
 const snapshotPath = "/api/v1/snapshot"
 
-// snapshotAPI renders the refreshers' last good snapshots.
+// snapshotAPI renders the refreshers' last good snapshots, within the
+// same request slots as the scrapes.
 type snapshotAPI struct {
+	slots     *collector.Slots
 	pacemaker *collector.Refresher[*crm.Snapshot]
 	corosync  *collector.Refresher[*corosync.Status]
-	postgres  *pg.Client // queried on request: its view is never cached
+	postgres  collector.PGSource // shared with the scrapes: one query at a time, reused for a second
 }
 
 func (a *snapshotAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !a.slots.TryAcquire() {
+		a.slots.Refuse(w)
+		return
+	}
+	held := true
+	defer func() {
+		if held {
+			a.slots.Release()
+		}
+	}()
 	var doc remoteState
 	if a.pacemaker != nil {
 		doc.Pacemaker = remoteOf(a.pacemaker.State())
@@ -190,10 +257,16 @@ func (a *snapshotAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			doc.Postgres.Snapshot = snap
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	if err := json.NewEncoder(w).Encode(doc); err != nil {
+	body, err := json.Marshal(doc)
+	a.slots.Release()
+	held = false
+	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
 	}
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(bodyWriteTimeout))
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(append(body, '\n'))
 }
 
 func remoteOf[T any](st collector.RefreshState[*T]) *remoteSource[T] {
@@ -207,8 +280,3 @@ func remoteOf[T any](st collector.RefreshState[*T]) *remoteSource[T] {
 	}
 	return out
 }
-
-// promLogger adapts go-kit to promhttp's error logger.
-type promLogger struct{ l log.Logger }
-
-func (p promLogger) Println(v ...any) { level.Error(p.l).Log("msg", fmt.Sprint(v...)) }

@@ -3,9 +3,12 @@ package corosync
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pgha/pgha_exporter/crm/runner"
@@ -31,11 +34,34 @@ type Source struct {
 	// Timeout bounds each command (0: only the context's deadline). A
 	// command past it is killed with its process group.
 	Timeout time.Duration
+
+	mu      sync.Mutex // one Fetch at a time
+	digest  hash.Hash  // of the outputs of the Fetch in progress
+	last    *Status
+	lastSum []byte
 }
 
 // Fetch runs the tools once and returns the parsed state. Errors are *Error
-// values (see Reason) wrapped at most once with context.
+// values (see Reason) wrapped at most once with context. When every tool
+// printed what it printed for the previous state, Fetch returns that state
+// itself, so that what was built from it is reused.
 func (s *Source) Fetch(ctx context.Context) (*Status, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.digest = sha256.New()
+	st, err := s.fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sum := s.digest.Sum(nil)
+	if s.last != nil && bytes.Equal(sum, s.lastSum) {
+		return s.last, nil
+	}
+	s.last, s.lastSum = st, sum
+	return st, nil
+}
+
+func (s *Source) fetch(ctx context.Context) (*Status, error) {
 	switch s.Stack {
 	case StackCorosync:
 		return s.fetchCorosync(ctx)
@@ -170,16 +196,23 @@ func (s *Source) quorum(ctx context.Context) (*Quorum, error) {
 		return nil, retag(err, tool)
 	}
 	if q.Quorate == nil {
-		q.Quorate = new(res.ExitCode == 0)
+		q.Quorate = ptr(res.ExitCode == 0)
 	}
 	return q, nil
 }
 
 // run runs one tool; a non-zero exit is not an error.
 func (s *Source) run(ctx context.Context, tool string, args ...string) (runner.Result, error) {
-	res, err := s.Runner.Run(ctx, runner.Command{Path: tool, Args: args, Timeout: s.Timeout})
+	cmd := runner.Command{Path: tool, Args: args, Timeout: s.Timeout}
+	res, err := s.Runner.Run(ctx, cmd)
 	if err != nil {
 		return res, runError(tool, err)
+	}
+	if s.digest != nil {
+		fmt.Fprintf(s.digest, "%s\x00%d\x00%d\x00", cmd, res.ExitCode, len(res.Stdout))
+		s.digest.Write(res.Stdout)
+		s.digest.Write(res.Stderr)
+		s.digest.Write([]byte{0})
 	}
 	return res, nil
 }

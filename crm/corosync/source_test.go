@@ -205,10 +205,11 @@ func TestSourceFetch(t *testing.T) {
 }
 
 // TestSourceRealRunner runs the real runner against a missing path and a
-// tool that hangs: the hung tool and its child must be killed at the timeout.
+// tool that hangs: the hung tool and its child must be killed at the timeout
+// (long enough for the shell to start and record its child under load).
 func TestSourceRealRunner(t *testing.T) {
 	dir := t.TempDir()
-	src := &Source{Runner: runner.Exec{}, Stack: StackAuto, Timeout: 300 * time.Millisecond,
+	src := &Source{Runner: runner.Exec{}, Stack: StackAuto, Timeout: 2 * time.Second,
 		CfgtoolPath:    filepath.Join(dir, "corosync-cfgtool"),
 		QuorumtoolPath: filepath.Join(dir, "corosync-quorumtool"),
 		CmanToolPath:   filepath.Join(dir, "cman_tool"),
@@ -231,7 +232,7 @@ func TestSourceRealRunner(t *testing.T) {
 	if !errors.As(err, &e) || e.Reason() != "timeout" || !errors.Is(err, runner.ErrTimeout) {
 		t.Fatalf("hung tool: got %v", err)
 	}
-	if elapsed > 2*time.Second {
+	if elapsed > 6*time.Second {
 		t.Errorf("hung tool returned after %s, want about %s", elapsed, src.Timeout)
 	}
 	t.Logf("hung tool: %v (after %s)", err, elapsed.Round(time.Millisecond))
@@ -273,4 +274,31 @@ func alive(pid int) bool {
 		return s[i+2] != 'Z' && s[i+2] != 'X'
 	}
 	return true
+}
+
+// TestSourceUnchangedOutputKeepsStatus: tools printing the same thing again
+// give back the previous Status itself; a changed output gives a new one.
+func TestSourceUnchangedOutputKeepsStatus(t *testing.T) {
+	live := func(name string) []byte { return readFixture(t, liveSet+"/01-healthy/pgdb2/"+name) }
+	fake := fakeRunner{cfgtool: {Stdout: live("corosync-cfgtool-s.txt")}, quorumtool: {Stdout: live("corosync-quorumtool-sp.txt")}}
+	src := &Source{Runner: fake, Stack: StackCorosync}
+	first, err := src.Fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := src.Fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second != first {
+		t.Error("unchanged output built a new status")
+	}
+	fake[quorumtool] = runner.Result{Stdout: live("corosync-quorumtool-sp.txt"), ExitCode: 2}
+	third, err := src.Fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third == first {
+		t.Error("a changed exit code kept the old status")
+	}
 }

@@ -4,10 +4,10 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -15,8 +15,19 @@ import (
 	"time"
 )
 
-// DefaultMaxOutput caps stdout (and separately stderr) of one command.
-const DefaultMaxOutput = 64 << 20
+// DefaultMaxOutput caps stdout of one command. crm_mon prints about 370 KB
+// for 32 nodes and 500 resources, so 16 MB holds a cluster forty times that
+// size while bounding what one refresh can hold in memory.
+const DefaultMaxOutput = 16 << 20
+
+// MaxStderr is how much of stderr a run keeps (for error messages); the rest
+// is read and discarded, so a chatty tool is neither killed nor stored.
+const MaxStderr = 64 << 10
+
+// orphanGrace bounds how long Run keeps reading pipes after the command
+// exited and its process group was killed: a child that left the group may
+// still hold them open.
+const orphanGrace = 500 * time.Millisecond
 
 // ErrTimeout is returned (wrapped) when a command ran past its deadline and
 // its process group was killed.
@@ -57,28 +68,44 @@ type Runner interface {
 // Exec is the real Runner.
 type Exec struct{}
 
-type cappedBuffer struct {
-	buf      bytes.Buffer
-	max      int
-	overflow bool
-	onFull   func()
-}
-
-func (b *cappedBuffer) Write(p []byte) (int, error) {
-	if b.overflow {
-		return len(p), nil
+// readCapped reads r until EOF, an error or its deadline, keeping at most
+// max bytes. The buffer grows by doubling up to max, never beyond, so memory
+// stays bounded by the cap whatever the command prints. When more than max
+// bytes come, onFull (if set) is called once and the rest is discarded.
+func readCapped(r io.Reader, max int, onFull func()) (buf []byte, overflow bool) {
+	buf = make([]byte, 0, min(32<<10, max))
+	var scratch [4096]byte
+	for {
+		if len(buf) == cap(buf) && len(buf) < max {
+			grown := make([]byte, len(buf), min(2*cap(buf), max))
+			copy(grown, buf)
+			buf = grown
+		}
+		var n int
+		var err error
+		if len(buf) < max {
+			n, err = r.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+		} else {
+			n, err = r.Read(scratch[:])
+			if n > 0 && !overflow {
+				overflow = true
+				if onFull != nil {
+					onFull()
+				}
+			}
+		}
+		if err != nil {
+			return buf, overflow
+		}
 	}
-	if b.buf.Len()+len(p) > b.max {
-		b.buf.Write(p[:b.max-b.buf.Len()])
-		b.overflow = true
-		b.onFull()
-		return len(p), nil
-	}
-	return b.buf.Write(p)
 }
 
 // Run starts the command in its own process group and waits for it, killing
-// the group on timeout, on context cancellation or on output overflow.
+// the group on timeout, on context cancellation or on output overflow. Once
+// the command itself has exited, whatever is left of its group (a child
+// that kept stdout open) is killed too: a tool that exited with its complete
+// output is a finished run, not one to wait for.
 func (Exec) Run(ctx context.Context, c Command) (Result, error) {
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -93,31 +120,47 @@ func (Exec) Run(ctx context.Context, c Command) (Result, error) {
 	cmd.Env = append(environ(), "LC_ALL=C", "LANG=C")
 	cmd.Env = append(cmd.Env, c.Env...)
 	cmd.Stdin = nil
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	// If a grandchild keeps a pipe open after the group was killed, stop
-	// waiting for it.
-	cmd.WaitDelay = 2 * time.Second
+	// Its own group, so that one kill reaches its children; and killed if
+	// the exporter dies without a chance to clean up (SIGKILL, a crash).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 
-	overflow := make(chan struct{}, 1)
-	full := func() {
-		select {
-		case overflow <- struct{}{}:
-		default:
-		}
-	}
-	stdout := &cappedBuffer{max: max, onFull: full}
-	stderr := &cappedBuffer{max: max, onFull: full}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	outR, outW, err := os.Pipe()
+	if err != nil {
 		return Result{ExitCode: -1}, fmt.Errorf("%s: %w", c.Path, err)
 	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return Result{ExitCode: -1}, fmt.Errorf("%s: %w", c.Path, err)
+	}
+	defer outR.Close()
+	defer errR.Close()
+	// *os.File streams go to the child as they are: Wait returns as soon as
+	// the command exits, whoever else holds the pipes.
+	cmd.Stdout, cmd.Stderr = outW, errW
+
+	start := time.Now()
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		return Result{ExitCode: -1}, fmt.Errorf("%s: %w", c.Path, err)
+	}
+	overflow := make(chan struct{})
+	outc, errc := make(chan []byte, 1), make(chan []byte, 1)
+	go func() {
+		b, _ := readCapped(outR, max, func() { close(overflow) })
+		outc <- b
+	}()
+	go func() {
+		b, _ := readCapped(errR, MaxStderr, nil)
+		errc <- b
+	}()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 
-	var cause error
-	var waitErr error
+	var cause, waitErr error
 	select {
 	case waitErr = <-done:
 	case <-ctx.Done():
@@ -132,7 +175,18 @@ func (Exec) Run(ctx context.Context, c Command) (Result, error) {
 		killGroup(cmd.Process.Pid)
 		waitErr = <-done
 	}
-	res := Result{Stdout: stdout.buf.Bytes(), Stderr: stderr.buf.Bytes(), ExitCode: -1, Duration: time.Since(start)}
+	// The command is gone; what remains of its group only holds the pipes.
+	killGroup(cmd.Process.Pid)
+	grace := time.Now().Add(orphanGrace)
+	_ = outR.SetReadDeadline(grace)
+	_ = errR.SetReadDeadline(grace)
+	stdout, stderr := <-outc, <-errc
+	select {
+	case <-overflow:
+		cause = ErrOutputTooLarge
+	default:
+	}
+	res := Result{Stdout: stdout, Stderr: stderr, ExitCode: -1, Duration: time.Since(start)}
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,17 +35,18 @@ func TestRunLocaleAndEnv(t *testing.T) {
 }
 
 // TestRunTimeoutKillsGroup: the command and the grandchild it started are
-// both gone once Run returns on timeout.
+// both gone once Run returns on timeout. The timeout leaves the shell time
+// to start and record its child even on a loaded machine.
 func TestRunTimeoutKillsGroup(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	start := time.Now()
 	_, err := Exec{}.Run(context.Background(), Command{Path: "/bin/sh",
 		Args:    []string{"-c", "sleep 1000 & echo $! > " + pidFile + "; wait"},
-		Timeout: 300 * time.Millisecond})
+		Timeout: 2 * time.Second})
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v", err)
 	}
-	if d := time.Since(start); d > 5*time.Second {
+	if d := time.Since(start); d > 6*time.Second {
 		t.Errorf("Run took %s", d)
 	}
 	data, err := os.ReadFile(pidFile)
@@ -95,5 +97,75 @@ func TestRunMissingBinary(t *testing.T) {
 	_, err := Exec{}.Run(context.Background(), Command{Path: "/nonexistent/tool"})
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/tool") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestRunChildKeepsStdoutOpen: a tool that exits 0 after printing its whole
+// output but leaves a child holding stdout succeeds at once, and the child
+// is killed rather than orphaned.
+func TestRunChildKeepsStdoutOpen(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	start := time.Now()
+	res, err := Exec{}.Run(context.Background(), Command{Path: "/bin/sh",
+		Args:    []string{"-c", "echo '<ok/>'; sleep 1000 & echo $! > " + pidFile + "; exit 0"},
+		Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("err = %v", err)
+	}
+	if string(res.Stdout) != "<ok/>\n" || res.ExitCode != 0 {
+		t.Errorf("got stdout %q exit %d", res.Stdout, res.ExitCode)
+	}
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Errorf("Run took %s waiting for the orphan's pipe", d)
+	}
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	deadline := time.Now().Add(2 * time.Second)
+	for alive(pid) {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("child %d holding stdout survived the run", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestRunHugeOutputMemoryBounded: 200 MB on stdout is cut at the cap with
+// ErrOutputTooLarge, and reading it allocates about the cap, not a multiple
+// of the output.
+func TestRunHugeOutputMemoryBounded(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	res, err := Exec{}.Run(context.Background(), Command{Path: "/bin/sh",
+		Args: []string{"-c", "head -c 209715200 /dev/zero"}, Timeout: 30 * time.Second})
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrOutputTooLarge) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(res.Stdout) > DefaultMaxOutput {
+		t.Errorf("kept %d bytes, cap %d", len(res.Stdout), DefaultMaxOutput)
+	}
+	// The exporter must stay under 100 MB RSS through such output.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 40<<20 {
+		t.Errorf("reading 200 MB allocated %d MB (cap %d MB); want at most 40 MB", alloc>>20, DefaultMaxOutput>>20)
+	}
+}
+
+// TestRunStderrFlood: a tool that writes 30 MB to stderr but a good stdout
+// succeeds, and only the first MaxStderr bytes of stderr are kept.
+func TestRunStderrFlood(t *testing.T) {
+	res, err := Exec{}.Run(context.Background(), Command{Path: "/bin/sh",
+		Args: []string{"-c", "head -c 31457280 /dev/zero | tr '\\0' x >&2; echo '<ok/>'"}, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatalf("err = %v", err)
+	}
+	if string(res.Stdout) != "<ok/>\n" {
+		t.Errorf("stdout %q", res.Stdout)
+	}
+	if len(res.Stderr) == 0 || len(res.Stderr) > MaxStderr {
+		t.Errorf("kept %d bytes of stderr, want 1..%d", len(res.Stderr), MaxStderr)
 	}
 }

@@ -49,7 +49,7 @@ EXPORTER_ARGS=${PGHA_EXPORTER_ARGS:-'--web.listen-address={ip}:{port} --crm.node
 PROM_PORT=9090
 PROMETHEUS=${PGHA_LAB_PROMETHEUS:-auto}   # auto = only when the exporter binary exists; 1 / 0
 
-UP_TIMEOUT=${PGHA_LAB_UP_TIMEOUT:-180}      # seconds, whole `up`
+UP_TIMEOUT=${PGHA_LAB_UP_TIMEOUT:-300}      # seconds, whole `up`
 STOP_TIMEOUT=${PGHA_LAB_STOP_TIMEOUT:-60}   # seconds, graceful pacemaker stop in `down`
 
 # ref_re P: regular expression (on the status line) of "P is PRI with the VIPs,
@@ -957,6 +957,15 @@ fault_vip_fail() {
     log "$ST_VIPM: removed $VIP_MASTER from eth0 (vip-master monitor will fail within 10 s)"
 }
 
+# fault_vip_rep_fail: the primary's vip-rep address disappears (its monitor fails
+# within 10 s; vip-rep has migration-threshold=0 and is restarted in place).
+fault_vip_rep_fail() {
+    collect_status
+    [[ $ST_VIPR != - ]] || die "vip-rep is not running"
+    ip -n "$ST_VIPR" addr del "$VIP_REP/24" dev eth0
+    log "$ST_VIPR: removed $VIP_REP from eth0 (vip-rep monitor will fail within 10 s)"
+}
+
 fault_maintenance() {
     case ${1:-} in
         on) crm crm_attribute -t crm_config -n maintenance-mode -v true ;;
@@ -1019,6 +1028,7 @@ cmd_fault() {
         net-down) need_node "$n"; ip -n "$BR_NS" link set "v-$n" down; log "$n: bridge port v-$n down" ;;
         net-up) need_node "$n"; ip -n "$BR_NS" link set "v-$n" up; log "$n: bridge port v-$n up" ;;
         vip-fail) fault_vip_fail ;;
+        vip-rep-fail) fault_vip_rep_fail ;;
         maintenance) fault_maintenance "$n" ;;
         pgsql-lock) need_node "$n"; fault_pgsql_lock "$n" ;;
         *) die "unknown fault '$what' (see lab.sh help)" ;;
@@ -1071,12 +1081,14 @@ cmd_switchover() {
         # standby go away for a moment so the RA picks TARGET as sync.
         log "switchover: making $t the sync standby (standby $o for a moment)"
         crm crm_standby -N "$o" -v on
-        wait_state "$t=HS:sync" 60 || return 1
+        local rc=0
+        wait_state "$t=HS:sync" 180 || rc=1
         crm crm_standby -N "$o" -v off
+        ((rc == 0)) || return 1
     fi
     log "switchover: demoting $p, promoting $t"
     crm crm_resource --ban --promoted -r mspostgresql -N "$p" -Q >/dev/null
-    wait_state "promoted=$t .*$t=PRI" 90 || return 1
+    wait_state "promoted=$t .*$t=PRI" 180 || return 1
     # The old primary kept PGSQL.lock and is on the old timeline: re-seed it.
     reseed "$p" || return 1
     crm crm_resource --clear -r mspostgresql -Q >/dev/null 2>&1 || true
@@ -1105,6 +1117,13 @@ cmd_reset() {
     log "reset: resources restarted, waiting for the election"
 }
 
+# pg_cluster_state NODE: "Database cluster state" of NODE's pg_control
+# ("shut down" or "in production" = it last ran as a primary).
+pg_cluster_state() {
+    runuser -u postgres -- "$PGBIN/pg_controldata" -D "$(ndir "$1")/pg/data" 2>/dev/null \
+        | sed -n 's/^Database cluster state: *//p'
+}
+
 healthy_now() { [[ $(status_line) =~ $HEALTHY_RE ]]; }
 
 cmd_recover() {
@@ -1125,10 +1144,10 @@ cmd_recover() {
     crm crm_resource --cleanup -r master-group >/dev/null 2>&1 || true
     stage_end
     stage_begin "primary present"
-    if ! wait_state 'promoted=pgdb[123] ' 60; then
+    if ! wait_state 'promoted=pgdb[123] ' 120; then
         log "recover: no primary, falling back to a full reset"
         cmd_reset
-        wait_state "$HEALTHY_RE" 150 || die "recover: reset did not reach the reference state"
+        wait_state "$HEALTHY_RE" 240 || die "recover: reset did not reach the reference state"
         stage_end
         crm crm_resource --cleanup >/dev/null
         echo "recover: done (reset) in $(since "$t0")s"
@@ -1140,25 +1159,31 @@ cmd_recover() {
     stage_begin "standbys rejoined"
     # A standby holding PGSQL.lock (a former primary) is re-seeded at once; one
     # that merely failed (killed standby, ...) first gets a plain cleanup; any
-    # standby still not streaming after 30 s is re-seeded from vip-rep.
+    # standby still not streaming after 150 s is re-seeded from vip-rep.
     local okre
     okre=$(ref_re "$p")
     for n in "${NODES[@]}"; do
         [[ $n == "$p" || ${ST_PG[$n]} =~ ^HS:(sync|async)$ ]] && continue
         if [[ -e $(ndir "$n")/pg/tmp/PGSQL.lock ]]; then
             reseed "$n" || die "recover: re-seeding $n failed"
+        elif [[ $(pg_cluster_state "$n") =~ ^(shut\ down|in\ production)$ ]]; then
+            # It last ran as a primary (the old one): its WAL went past the new
+            # primary's fork point, it cannot follow; the cleanup would only
+            # leave it at HS:alone.
+            log "$n: last ran as a primary ($(pg_cluster_state "$n")): re-seed"
+            reseed "$n" || die "recover: re-seeding $n failed"
         else
             log "$n: ${ST_PG[$n]:-no status}, role ${ST_ROLE[$n]:-none}: cleanup"
             crm crm_resource --cleanup -r mspostgresql -N "$n" >/dev/null 2>&1 || true
         fi
     done
-    if ! wait_state "$okre" 30; then
+    if ! wait_state "$okre" 150; then
         collect_status
         for n in "${NODES[@]}"; do
             [[ $n == "$p" || ${ST_PG[$n]} =~ ^HS:(sync|async)$ ]] && continue
             reseed "$n" || die "recover: re-seeding $n failed"
         done
-        wait_state "$okre" 90 || die "recover: standbys did not rejoin"
+        wait_state "$okre" 180 || die "recover: standbys did not rejoin"
     fi
     stage_end
     if [[ $p != pgdb1 ]]; then
@@ -1168,7 +1193,7 @@ cmd_recover() {
     fi
     stage_begin "reference state"
     crm crm_resource --cleanup >/dev/null 2>&1 || true
-    wait_state "$HEALTHY_RE" 120 || die "recover: reference state not reached"
+    wait_state "$HEALTHY_RE" 180 || die "recover: reference state not reached"
     stage_end
     printf '  %s\n' "${STAGES[@]}"
     echo "recover: done in $(since "$t0")s"
@@ -1220,7 +1245,8 @@ Usage: lab.sh COMMAND [args]          (root; state in \$PGHA_LAB_DIR, default /t
   fault kill-postgres NODE
   fault power-off|power-on NODE
   fault net-down|net-up NODE
-  fault vip-fail
+  fault vip-fail           remove vip-master's address from the primary
+  fault vip-rep-fail       remove vip-rep's address from the primary
   fault maintenance on|off
   fault pgsql-lock NODE    PGSQL.lock refused-restart case
   recover                  back to PRI/HS:sync/HS:async on pgdb1 (re-seed, cleanup, switchover)
@@ -1252,7 +1278,7 @@ main() {
         fault) cmd_fault "$@" ;;
         recover) cmd_recover ;;
         switchover) require_root; need_node "${1:-}"; cmd_switchover "$1" ;;
-        reset) require_root; cmd_reset; wait_state "$HEALTHY_RE" 150 ;;
+        reset) require_root; cmd_reset; wait_state "$HEALTHY_RE" 240 ;;
         exporter-cmd) need_node "${1:-}"; local p; p=$(launcher_pid "$1" || echo '<launcher pid>')
             printf 'nsenter -t %s -m -n -u --' "$p"; exporter_argv "$1" | while read -r a; do printf ' %q' "$a"; done; echo ;;
         help|-h|--help) usage ;;

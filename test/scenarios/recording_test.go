@@ -1,0 +1,63 @@
+package scenarios
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The recordings themselves: every episode loads, starts from the reference
+// state, and its grid is complete (each target that answered has a sample in
+// the first and the last slot; a half-filled last slot would make the replay
+// see series vanish at the end).
+func TestRecordings(t *testing.T) {
+	eps, err := Load(filepath.Join("..", "..", "alerts", "testdata", "scenarios"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(eps) == 0 {
+		t.Fatal("no recording")
+	}
+	for _, ep := range eps {
+		m := ep.Meta
+		if want := "pgdb1=PRI pgdb2=HS:sync pgdb3=HS:async"; !strings.Contains(m.StartStatus, want) {
+			t.Errorf("%s: started from %q, not %s", m.Slug, m.StartStatus, want)
+		}
+		if m.EndMS < 150000 || m.BaselineMS < 30000 {
+			t.Errorf("%s: episode %d ms before to %d ms after the fault; want 30 s and 150 s", m.Slug, m.BaselineMS, m.EndMS)
+		}
+		grid := ep.Grid()
+		last := len(grid) - 1
+		up := map[string][]bool{} // instance -> scraped in the first, last slot
+		for _, s := range ep.Series {
+			if s.Name() != "up" {
+				continue
+			}
+			v, ok := s.Slots(grid)
+			up[s.Labels["instance"]] = []bool{ok[0] && v[0] == 1, ok[last] && v[last] == 1}
+			if !ok[0] || !ok[last] {
+				t.Errorf("%s: %s has no sample in the first or last slot", m.Slug, Selector(s.Labels))
+			}
+		}
+		if len(up) != 3 {
+			t.Errorf("%s: %d targets, want 3", m.Slug, len(up))
+		}
+		for _, s := range ep.Series {
+			u := up[s.Labels["instance"]]
+			if s.Name() == "up" || u == nil {
+				continue
+			}
+			_, ok := s.Slots(grid)
+			if u[0] && !ok[0] && s.T[0] < grid[0] {
+				t.Errorf("%s: %s missing from the first slot while its target answered", m.Slug, Selector(s.Labels))
+			}
+			if u[1] && !ok[last] && s.T[len(s.T)-1] > grid[last] {
+				t.Errorf("%s: %s missing from the last slot while its target answered", m.Slug, Selector(s.Labels))
+			}
+		}
+		c, ok := ep.FirstChange()
+		if !ok || c.MS <= 0 || c.MS > m.EndMS {
+			t.Errorf("%s: first metric change %+v, want one after the fault", m.Slug, c)
+		}
+	}
+}

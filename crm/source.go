@@ -66,9 +66,9 @@ type Snapshot struct {
 	// ClusterName is the CIB's cluster-name property ("" when unset or when
 	// the CIB could not be read).
 	ClusterName string `json:"cluster_name,omitempty"`
-	CIBError          string                 `json:"cib_error,omitempty"`
-	LocalNode         string                 `json:"local_node,omitempty"`
-	Command           string                 `json:"command"`
+	CIBError    string `json:"cib_error,omitempty"`
+	LocalNode   string `json:"local_node,omitempty"`
+	Command     string `json:"command"`
 	// FetchedAt is when this content was first fetched: later refreshes
 	// that print the same thing return this very snapshot.
 	FetchedAt time.Time `json:"fetched_at"`

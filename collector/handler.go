@@ -156,7 +156,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reg.MustRegister(scrapeCollector{exp: h.exp, ctx: ctx, mu: &sync.Mutex{}, blocks: &blocks})
 	mfs, gatherErr := prometheus.Gatherers{h.extra, reg}.Gather()
 
-	format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultOpenMetricsAcceptedFormats()...)
+	format := negotiateFormat(r.Header)
 	items, err := merge(mfs, blocks, format, nameFilter(r))
 	if err == nil && gatherErr != nil {
 		err = gatherErr

@@ -64,9 +64,11 @@ demo: build
 demo-down:
 	bash test/lab/lab.sh down
 
-# Builds dist/*.deb and dist/*.rpm with nfpm from packaging/nfpm.yaml (packaging/README.md).
+# Builds dist/*.deb and dist/*.rpm with nfpm from packaging/nfpm.yaml, and the
+# EL6 rpm (binary $(BIN)-el6 built by Go 1.23.12) from packaging/nfpm-el6.yaml
+# (packaging/README.md).
 package: build
-	BIN='$(BIN)' GO='$(GO)' sh packaging/package.sh
+	BIN='$(BIN)' GO='$(GO)' LDFLAGS='$(LDFLAGS)' sh packaging/package.sh
 
 # Builds the packages, installs the .deb on this machine, checks it and purges it (root).
 package-test:

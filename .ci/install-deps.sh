@@ -11,6 +11,7 @@ packages=(
   resource-agents      # ocf:heartbeat:pgsql, IPaddr2
   postgresql           # PostgreSQL server binaries for the replication tests
   prometheus           # promtool (check metrics, check/test rules)
+  prometheus-alertmanager  # amtool check-config of the Alertmanager example in alerts/README.md (on a systemd host Debian also starts its service on :9093; no test uses it)
   libxml2-utils        # xmllint: validate generated crm_mon XML
   faketime             # reproducible crm_mon renders
   nagios4-core         # nagios4: the real Nagios core runs the check plugin in cmd/pgha_exporter's tests (no web UI; pulls monitoring-plugins-basic and an MTA, starts nothing)

@@ -52,6 +52,7 @@ type corosyncCollector struct {
 	linkConnected      *prometheus.Desc
 	linkEnabled        *prometheus.Desc
 	cmanNodeMembership *prometheus.Desc
+	clusterInfo        *prometheus.Desc
 }
 
 // NewCorosyncCollector serves the corosync/CMAN snapshot kept by r; scrapes
@@ -84,6 +85,7 @@ func NewCorosyncCollector(r *Refresher[*corosync.Status], maxAge time.Duration, 
 			"Whether a corosync 3 knet link to a node is enabled (1) or not (0), where corosync-cfgtool says.", "link", "node_id"),
 		cmanNodeMembership: newDesc(s, "cman_node_membership",
 			"CMAN membership of a configured node, one series per state (member, not_member, disallowed), 0 or 1.", "node_id", "name", "state"),
+		clusterInfo: newDesc(s, "cluster_info", "The cluster's name as cman_tool status prints it (CMAN only), value 1.", "cluster_name"),
 	}
 }
 
@@ -146,6 +148,9 @@ func (c *corosyncCollector) collectStatus(ch chan<- prometheus.Metric, s *corosy
 		c.collectQuorum(ch, s.Stack, s.Quorum)
 	}
 	if s.Cman != nil {
+		if s.Cman.Status != nil && s.Cman.Status.ClusterName != "" {
+			gauge(ch, c.clusterInfo, 1, s.Cman.Status.ClusterName)
+		}
 		seen := map[string]bool{}
 		for _, n := range s.Cman.Nodes {
 			id := nodeID(n.NodeID)

@@ -17,7 +17,7 @@ func TestMetricsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := exportedMetrics(t, root)
+	names := crmtest.ExportedSeries(t)
 	for name := range names {
 		if strings.HasPrefix(name, "pgha_") && !strings.Contains(string(doc), "`"+name+"`") {
 			t.Errorf("%s is exported but not documented in docs/metrics.md", name)

@@ -39,8 +39,8 @@ type pacemakerDescs struct {
 	resourceInfo, resourceRole, resourceTargetRole, resourceActive, resourceFailed, resourceManaged *prometheus.Desc
 	resourceBlocked, resourceFailureIgnored, resourceOrphaned, cloneInfo, cloneInstances, primary   *prometheus.Desc
 
-	failCount, migrationThreshold, lastFailure, failedActions, locationConstraint, cibQuery *prometheus.Desc
-	ticketGranted, ticketStandby, fenceEvents                                               *prometheus.Desc
+	failCount, migrationThreshold, lastFailure, failedActions, locationConstraint, cibQuery, clusterInfo *prometheus.Desc
+	ticketGranted, ticketStandby, fenceEvents                                                            *prometheus.Desc
 
 	promotionScore, nodeAttribute                                                   *prometheus.Desc
 	pgsqlStatus, pgsqlDataStatus, pgsqlReceiverOK, pgsqlXlogLocation, pgsqlBaseline *prometheus.Desc
@@ -100,7 +100,8 @@ func newPacemakerDescs() *pacemakerDescs {
 		lastFailure:        newDesc(p, "last_failure_timestamp_seconds", "Time of the resource's last failure on the node.", rn...),
 		failedActions:      newDesc(p, "failed_actions", "Failed actions recorded for the resource on the node, by operation.", "resource", "node", "operation"),
 		locationConstraint: newDesc(p, "location_constraint", "Score of each node-specific rsc_location constraint (cli-ban-/cli-prefer- included; +Inf/-Inf for INFINITY).", "id", "resource", "node", "role"),
-		cibQuery:           newDesc(p, "cib_query_success", "Whether the last constraints/nodes query of the CIB succeeded."),
+		cibQuery:           newDesc(p, "cib_query_success", "Whether the last constraints/nodes/crm_config query of the CIB succeeded."),
+		clusterInfo:        newDesc(p, "cluster_info", "The cluster's identity: the CIB's cluster-name property (absent when unset or when the CIB was not read).", "cluster_name"),
 		ticketGranted:      newDesc(p, "ticket_granted", "Whether the ticket is granted.", "ticket"),
 		ticketStandby:      newDesc(p, "ticket_standby", "Whether the ticket is in standby.", "ticket"),
 		fenceEvents:        newDesc(p, "fence_events", "Fencing actions in crm_mon's fence history, by target, action and status.", "target", "action", "status"),
@@ -429,6 +430,9 @@ func constraintMetrics(d *pacemakerDescs, m *metricSet, snap *crm.Snapshot) {
 		m.gauge(d.cibQuery, 0)
 	case snap.Constraints != nil:
 		m.gauge(d.cibQuery, 1)
+	}
+	if snap.ClusterName != "" {
+		m.gauge(d.clusterInfo, 1, snap.ClusterName)
 	}
 	if snap.Constraints != nil {
 		for _, c := range snap.Constraints {

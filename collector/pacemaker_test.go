@@ -206,6 +206,30 @@ pgha_pacemaker_resource_role{node="pgdb3",resource="vip-rep",role="started"} 1
 	}
 }
 
+// TestPacemakerClusterInfo: the CIB's cluster-name property is the
+// cluster_info series; without a CIB there is none (unknown, not empty).
+func TestPacemakerClusterInfo(t *testing.T) {
+	dir := filepath.Join(crmtest.ModuleRoot(t), "crm", "testdata", "generated")
+	for _, tc := range []struct{ fixture, cib, want string }{
+		{"healthy", "cib.xml", "pgha_pacemaker_cluster_info{cluster_name=\"pgcluster\"} 1\n"},
+		{"large-32n-500r", "cib.xml", "pgha_pacemaker_cluster_info{cluster_name=\"bigcluster\"} 1\n"},
+		{"healthy", "", ""},
+	} {
+		cib := ""
+		if tc.cib != "" {
+			cib = filepath.Join(dir, tc.fixture, tc.cib)
+		}
+		c := snapshotCollector{d: newPacemakerDescs(), snap: loadSnapshot(t, filepath.Join(dir, tc.fixture, "crm_mon.xml"), cib)}
+		want := ""
+		if tc.want != "" {
+			want = "# HELP pgha_pacemaker_cluster_info The cluster's identity: the CIB's cluster-name property (absent when unset or when the CIB was not read).\n# TYPE pgha_pacemaker_cluster_info gauge\n" + tc.want
+		}
+		if err := testutil.CollectAndCompare(c, strings.NewReader(want), "pgha_pacemaker_cluster_info"); err != nil {
+			t.Errorf("%s (CIB %q): %v", tc.fixture, tc.cib, err)
+		}
+	}
+}
+
 // TestPacemakerCollectorStaleness: the collector serves the refresher's
 // snapshot, and fails once it is older than max-age.
 func TestPacemakerCollectorStaleness(t *testing.T) {

@@ -26,5 +26,6 @@ func FuzzParse(f *testing.F) {
 		}
 		_, _, _ = ParseConstraints(data)
 		_, _ = ParseCIBNodes(data)
+		_, _ = ParseClusterName(data)
 	})
 }

@@ -212,26 +212,26 @@ func TestUnchangedOutputSkipsCIB(t *testing.T) {
 	r := &countingRunner{reply: map[string][]byte{"crm_mon": mon, "cibadmin": cib}}
 	src := &Source{Runner: r, MonPath: "crm_mon", CibadminPath: "cibadmin", Include: DefaultInclude}
 	first, err := src.Fetch(context.Background())
-	if err != nil || r.n != 3 {
-		t.Fatalf("first refresh: %d runs, %v", r.n, err)
+	if err != nil || r.n != 4 {
+		t.Fatalf("first refresh: %d runs (want 4), %v", r.n, err)
 	}
 	second, err := src.Fetch(context.Background())
-	if err != nil || second != first || r.n != 4 {
-		t.Errorf("settled CIB: %d runs (want 4), same snapshot %v, %v", r.n, second == first, err)
+	if err != nil || second != first || r.n != 5 {
+		t.Errorf("settled CIB: %d runs (want 5), same snapshot %v, %v", r.n, second == first, err)
 	}
 
 	now := time.Now().Format("Mon Jan _2 15:04:05 2006")
 	recent := bytes.Replace(mon, []byte(`<last_change time="Wed Nov 25 11:21:56 2026"`), []byte(`<last_change time="`+now+`"`), 1)
 	r.reply["crm_mon"] = recent
 	third, err := src.Fetch(context.Background())
-	if err != nil || r.n != 7 {
-		t.Fatalf("recent change: %d runs (want 7), %v", r.n, err)
+	if err != nil || r.n != 9 {
+		t.Fatalf("recent change: %d runs (want 9), %v", r.n, err)
 	}
 	// A second write in the same second as the first one: crm_mon prints
 	// the same last_change, the CIB differs.
 	r.reply["cibadmin"] = bytes.Replace(cib, []byte(`<constraints>`), []byte(`<constraints><rsc_location id="cli-prefer-x" rsc="x" node="n1" score="INFINITY"/>`), 1)
 	fourth, err := src.Fetch(context.Background())
-	if err != nil || r.n != 10 || fourth == third {
-		t.Errorf("write within last_change's second: %d runs (want 10), new snapshot %v, %v", r.n, fourth != third, err)
+	if err != nil || r.n != 13 || fourth == third {
+		t.Errorf("write within last_change's second: %d runs (want 13), new snapshot %v, %v", r.n, fourth != third, err)
 	}
 }

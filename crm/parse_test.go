@@ -400,3 +400,43 @@ func TestCloneInstances(t *testing.T) {
 		t.Errorf("group3-master: %d instances, %d promoted; want 3 and 1: %+v", len(insts), promoted, insts)
 	}
 }
+
+// TestParseClusterName: the cluster-name property from a whole CIB (the
+// generated fixtures) and from the crm_config scope alone, as
+// `CIB_file=crm/testdata/generated/healthy/cib.xml cibadmin --query --scope crm_config`
+// printed it with Pacemaker 2.1.5 (shortened to the property set's frame);
+// "" when unset, an error when the input has no crm_config.
+func TestParseClusterName(t *testing.T) {
+	read := func(rel string) []byte {
+		data, err := os.ReadFile(filepath.Join("testdata", "generated", rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	scope := []byte(`<crm_config>
+  <cluster_property_set id="cib-bootstrap-options">
+    <nvpair id="cib-bootstrap-options-cluster-infrastructure" name="cluster-infrastructure" value="corosync"/>
+    <nvpair id="cib-bootstrap-options-cluster-name" name="cluster-name" value="pgcluster"/>
+  </cluster_property_set>
+</crm_config>
+`)
+	for _, tc := range []struct {
+		what string
+		data []byte
+		want string
+	}{
+		{"healthy/cib.xml", read("healthy/cib.xml"), "pgcluster"},
+		{"large-32n-500r/cib.xml", read("large-32n-500r/cib.xml"), "bigcluster"},
+		{"crm_config scope", scope, "pgcluster"},
+		{"no cluster-name", []byte(`<crm_config><cluster_property_set id="o"/></crm_config>`), ""},
+	} {
+		got, err := ParseClusterName(tc.data)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %q, %v; want %q", tc.what, got, err, tc.want)
+		}
+	}
+	if _, err := ParseClusterName(read("healthy/constraints.xml")); err == nil {
+		t.Error("constraints.xml has no crm_config: want an error")
+	}
+}

@@ -63,9 +63,12 @@ type Snapshot struct {
 	Colocations []Colocation `json:"colocations,omitempty"`
 	// CIBNodeAttributes are the permanent node attributes from the CIB.
 	CIBNodeAttributes map[string][]Attribute `json:"cib_node_attributes,omitempty"`
-	CIBError          string                 `json:"cib_error,omitempty"`
-	LocalNode         string                 `json:"local_node,omitempty"`
-	Command           string                 `json:"command"`
+	// ClusterName is the CIB's cluster-name property ("" when unset or when
+	// the CIB could not be read).
+	ClusterName string `json:"cluster_name,omitempty"`
+	CIBError    string `json:"cib_error,omitempty"`
+	LocalNode   string `json:"local_node,omitempty"`
+	Command     string `json:"command"`
 	// FetchedAt is when this content was first fetched: later refreshes
 	// that print the same thing return this very snapshot.
 	FetchedAt time.Time `json:"fetched_at"`
@@ -109,13 +112,13 @@ type Source struct {
 const cibQuiet = 10 * time.Second
 
 // RefreshTimeout is the longest one Fetch can take: crm_mon, its legacy
-// fallback and the two cibadmin queries, each under its own Timeout, plus a
-// second of slack. A refresh deadline shorter than that would turn a slow
+// fallback and the three cibadmin queries, each under its own Timeout, plus
+// a second of slack. A refresh deadline shorter than that would turn a slow
 // crm_mon into a failed CIB query.
 func (s *Source) RefreshTimeout() time.Duration {
 	runs := 2
 	if s.MonFile == "" && s.CibadminPath != "" {
-		runs += 2
+		runs += 3
 	}
 	return time.Duration(runs)*s.Timeout + time.Second
 }
@@ -141,7 +144,7 @@ func (s *Source) Fetch(ctx context.Context) (*Snapshot, error) {
 	if same {
 		// The same crm_mon output with a last_change well before the last
 		// CIB query: the configuration has not been written since, and the
-		// two cibadmin runs are not needed.
+		// cibadmin runs are not needed.
 		if s.MonFile == "" && cibSettled(last, lastCIBAt) {
 			return last, nil
 		}
@@ -366,13 +369,13 @@ func pacemakerdState(st *Status) string {
 
 // cibOutput is what the CIB queries printed, or why they failed.
 type cibOutput struct {
-	cons, nodes []byte
-	err         string
+	cons, nodes, config []byte
+	err                 string
 }
 
 func (c *cibOutput) digest() [sha256.Size]byte {
 	h := sha256.New()
-	for _, b := range [][]byte{c.cons, {0}, c.nodes, {0}, []byte(c.err)} {
+	for _, b := range [][]byte{c.cons, {0}, c.nodes, {0}, c.config, {0}, []byte(c.err)} {
 		h.Write(b)
 	}
 	var sum [sha256.Size]byte
@@ -380,9 +383,9 @@ func (c *cibOutput) digest() [sha256.Size]byte {
 	return sum
 }
 
-// fetchCIB reads the constraints and permanent node attributes: from the
-// CIB file with --crm.mon-file, else with two cibadmin queries, else
-// nothing.
+// fetchCIB reads the constraints, permanent node attributes and cluster
+// properties: from the CIB file with --crm.mon-file, else with three
+// cibadmin queries, else nothing.
 func (s *Source) fetchCIB(ctx context.Context) *cibOutput {
 	out := &cibOutput{}
 	switch {
@@ -391,12 +394,14 @@ func (s *Source) fetchCIB(ctx context.Context) *cibOutput {
 		if err != nil {
 			out.err = "reading CIB file: " + err.Error()
 		}
-		out.cons, out.nodes = data, data
+		out.cons, out.nodes, out.config = data, data, data
 	case s.MonFile == "" && s.CibadminPath != "":
 		var err error
 		if out.cons, err = s.cibadmin(ctx, "constraints"); err != nil {
 			out.err = err.Error()
 		} else if out.nodes, err = s.cibadmin(ctx, "nodes"); err != nil {
+			out.err = err.Error()
+		} else if out.config, err = s.cibadmin(ctx, "crm_config"); err != nil {
 			out.err = err.Error()
 		}
 	}
@@ -413,12 +418,12 @@ func (c *cibOutput) fill(snap *Snapshot) {
 	if c.cons == nil {
 		return
 	}
-	cons, colos, nodes, err := parseCIB(c.cons, c.nodes)
+	sec, err := parseCIB(c.cons, c.nodes, c.config)
 	if err != nil {
 		snap.CIBError = err.Error()
 		return
 	}
-	snap.Constraints, snap.Colocations, snap.CIBNodeAttributes = cons, colos, nodes
+	snap.Constraints, snap.Colocations, snap.CIBNodeAttributes, snap.ClusterName = sec.locations, sec.colocations, sec.nodes, sec.clusterName
 }
 
 func (s *Source) cibadmin(ctx context.Context, scope string) ([]byte, error) {

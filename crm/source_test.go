@@ -57,6 +57,7 @@ func TestSourceFetch(t *testing.T) {
 		"crm_mon --one-shot --inactive --output-as=xml": ok(readShared(t, live+"01-healthy/pgdb1/crm_mon.xml")),
 		"cibadmin --query --scope constraints":          ok(cib),
 		"cibadmin --query --scope nodes":                ok(cib),
+		"cibadmin --query --scope crm_config":           ok(cib),
 	}}
 	src := &Source{Runner: f, MonPath: "crm_mon", CibadminPath: "cibadmin", Include: DefaultInclude, LocalNode: "pgdb1"}
 	snap, err := src.Fetch(context.Background())
@@ -69,7 +70,10 @@ func TestSourceFetch(t *testing.T) {
 	if want := "crm_mon --one-shot --inactive --output-as=xml --include=" + DefaultInclude; f.calls[0] != want {
 		t.Errorf("first call %q, want %q", f.calls[0], want)
 	}
-	if len(f.calls) != 3 {
+	if snap.ClusterName != "pgcluster" {
+		t.Errorf("cluster name %q, want pgcluster (the lab's cluster-name property)", snap.ClusterName)
+	}
+	if len(f.calls) != 4 {
 		t.Errorf("calls: %q", f.calls)
 	}
 }

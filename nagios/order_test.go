@@ -78,3 +78,21 @@ func TestProblemOrder(t *testing.T) {
 		t.Errorf("order %v", got)
 	}
 }
+
+// TestFirstLineBounded: a long finding (a PostgreSQL error) keeps the first
+// line within MaxFirstLine; the long output keeps it whole.
+func TestFirstLineBounded(t *testing.T) {
+	long := "PostgreSQL: pg: connect to host=localhost port=1 user=pgha_monitor dbname=postgres password=xxxxx: " + strings.Repeat("dial error: connection refused, ", 10)
+	for _, n := range []int{1, 3} {
+		r := Result{What: "REPLICATION"}
+		for i := 0; i < n; i++ {
+			r.Add(Critical, "%s", long)
+		}
+		var b strings.Builder
+		r.Render(&b, 0)
+		lines := strings.Split(b.String(), "\n")
+		if len(lines[0]) > MaxFirstLine || !strings.Contains(b.String(), long) {
+			t.Errorf("%d findings: first line %d bytes:\n%s", n, len(lines[0]), b.String())
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // State is a plugin state; its value is the exit code.
@@ -190,9 +191,10 @@ func (r *Result) Render(w io.Writer, verbose int) int {
 			summary = next
 		}
 	case 1:
-		summary = probs[0].Text
+		summary = shorten(probs[0].Text, MaxFirstLine-len(fmt.Sprintf("PGHA %s %s - ", r.What, state)))
 	default:
-		summary = fmt.Sprintf("%s (+%d more)", probs[0].Text, len(probs)-1)
+		more := fmt.Sprintf(" (+%d more)", len(probs)-1)
+		summary = shorten(probs[0].Text, MaxFirstLine-len(fmt.Sprintf("PGHA %s %s - ", r.What, state))-len(more)) + more
 	}
 	fmt.Fprintf(w, "PGHA %s %s - %s\n", r.What, state, clean(summary))
 	for _, c := range r.Context {
@@ -261,3 +263,19 @@ func num(v float64) string {
 
 // ptr returns a pointer to v (for Perf.Min/Max).
 func ptr(v float64) *float64 { return &v }
+
+// MaxFirstLine bounds the first line, the one a pager shows: the whole
+// finding stays in the long output below it.
+const MaxFirstLine = 200
+
+// shorten cuts s to at most n bytes on a rune boundary, marking the cut.
+func shorten(s string, n int) string {
+	if len(s) <= n || n < 4 {
+		return s
+	}
+	cut := n - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}

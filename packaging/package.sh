@@ -1,12 +1,16 @@
 #!/bin/sh
 # Builds dist/pgha-exporter_<version>-1_<arch>.deb and
-# dist/pgha-exporter-<version>-1.<arch>.rpm from packaging/nfpm.yaml. Run by
+# dist/pgha-exporter-<version>-1.<arch>.rpm from packaging/nfpm.yaml, and the
+# EL6 variant dist/pgha-exporter-<version>-1.el6.<arch>.rpm from
+# packaging/nfpm-el6.yaml with its own binary ($BIN-el6, built here by Go
+# 1.23.12 with packaging/el6/go.mod: the last Go for Linux 2.6.32). Run by
 # `make package` after `make build`. `sh packaging/package.sh version` prints
 # the package version only.
 # Environment: BIN (the binary, default bin/pgha_exporter, as in the Makefile),
-# PGHA_PKG_DIST (output directory, default dist; the test uses its own so that
-# it never races a developer's build), GO, NFPM, PGHA_PKG_MAINTAINER,
-# SOURCE_DATE_EPOCH.
+# LDFLAGS (the Makefile's, for the EL6 build), PGHA_PKG_DIST (output
+# directory, default dist; the test uses its own so that it never races a
+# developer's build), GO, NFPM, PGHA_PKG_MAINTAINER, SOURCE_DATE_EPOCH,
+# PGHA_EL6_GO (default go1.23.12).
 #
 # nfpm is run as `go run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2`, not
 # from a tools module: `go run pkg@version` resolves nfpm with nfpm's own go.mod,
@@ -76,13 +80,29 @@ if [ ! -x "$PGHA_PKG_BIN" ]; then
     exit 1
 fi
 PGHA_PKG_STAGE=$PGHA_PKG_DIST/stage
+PGHA_PKG_BIN_EL6=$PGHA_PKG_BIN-el6
+PGHA_EL6_GO=${PGHA_EL6_GO:-go1.23.12}
 
 PGHA_PKG_VERSION=$(pkg_version)
 PGHA_PKG_ARCH=$($GO env GOARCH)
 PGHA_PKG_MAINTAINER=${PGHA_PKG_MAINTAINER:-$(git log -1 --format='%an <%ae>' 2>/dev/null || echo 'pgha_exporter maintainers <root@localhost>')}
 # Reproducible file times in the packages: the commit's time.
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
-export PGHA_PKG_VERSION PGHA_PKG_ARCH PGHA_PKG_MAINTAINER SOURCE_DATE_EPOCH PGHA_PKG_BIN PGHA_PKG_STAGE
+export PGHA_PKG_VERSION PGHA_PKG_ARCH PGHA_PKG_MAINTAINER SOURCE_DATE_EPOCH PGHA_PKG_BIN PGHA_PKG_STAGE PGHA_PKG_BIN_EL6
+
+# The EL6 binary: the same source built by an older toolchain, which the go
+# command downloads from the module proxy as golang.org/toolchain (checked
+# against the checksum database), with dependency versions that support Go
+# 1.23 (packaging/el6/go.mod, used with -modfile). GOFLAGS=-mod=readonly: the
+# module file is never rewritten by a build.
+echo "package.sh: building $PGHA_PKG_BIN_EL6 with $PGHA_EL6_GO (EL6, Linux 2.6.32)"
+GOTOOLCHAIN=$PGHA_EL6_GO CGO_ENABLED=0 GOFLAGS=-mod=readonly $GO build -modfile=packaging/el6/go.mod \
+    -trimpath -ldflags "${LDFLAGS:--s -w}" -o "$PGHA_PKG_BIN_EL6" ./cmd/pgha_exporter
+built_by=$($GO version "$PGHA_PKG_BIN_EL6" | sed 's/^.*: //')
+if [ "$built_by" != "$PGHA_EL6_GO" ]; then
+    echo "package.sh: $PGHA_PKG_BIN_EL6 was built by $built_by, not $PGHA_EL6_GO" >&2
+    exit 1
+fi
 
 # $PGHA_PKG_STAGE (dist/stage): what nfpm.yaml cannot express by itself.
 #  - dashboards/*.json and alerts/*.yml are optional (nfpm fails on a glob that
@@ -92,7 +112,7 @@ export PGHA_PKG_VERSION PGHA_PKG_ARCH PGHA_PKG_MAINTAINER SOURCE_DATE_EPOCH PGHA
 #    /etc/sysconfig/pgha_exporter instead of /etc/default/pgha_exporter.
 stage=$PGHA_PKG_STAGE
 rm -rf "$stage"
-mkdir -p "$stage/dashboards" "$stage/alerts" "$stage/rpm"
+mkdir -p "$stage/dashboards" "$stage/alerts" "$stage/rpm" "$stage/el6"
 for f in dashboards/*.json; do
     if [ -f "$f" ]; then cp "$f" "$stage/dashboards/"; fi
 done
@@ -104,10 +124,19 @@ sed 's|/etc/default/pgha_exporter|/etc/sysconfig/pgha_exporter|g' \
     packaging/pgha_exporter.service >"$stage/rpm/pgha_exporter.service"
 sed 's|^# /etc/default/pgha_exporter (Debian) or /etc/sysconfig/pgha_exporter (RHEL):|# /etc/sysconfig/pgha_exporter:|' \
     packaging/pgha_exporter.default >"$stage/rpm/pgha_exporter.sysconfig"
+# EL6: the same file, read by the init script with the shell.
+sed -e 's|^# /etc/default/pgha_exporter (Debian) or /etc/sysconfig/pgha_exporter (RHEL):|# /etc/sysconfig/pgha_exporter (EL6):|' \
+    -e 's|^# environment of pgha_exporter.service. A configuration file of the|# environment of the init script /etc/rc.d/init.d/pgha_exporter. A configuration file of the|' \
+    -e 's|^# Read by systemd (EnvironmentFile=), not by a shell: one NAME=value per line,|# Read by the init script with the shell (and exported): one NAME=value per line,|' \
+    -e 's|^# no line continuation, no $(...). The value of PGHA_EXPORTER_ARGS is split on|# quote values with spaces, no $(...). The value of PGHA_EXPORTER_ARGS is split on|' \
+    -e 's|^#   systemctl restart pgha_exporter|#   service pgha_exporter restart|' \
+    -e 's|^# systemd reads it as root before it switches to pgha; keep that mode) or in|# the init script reads it as root before it switches to pgha; keep that mode) or in|' \
+    packaging/pgha_exporter.default >"$stage/el6/pgha_exporter.sysconfig"
 
 rm -f "$PGHA_PKG_DIST"/*.deb "$PGHA_PKG_DIST"/*.rpm
 echo "package.sh: pgha-exporter $PGHA_PKG_VERSION ($PGHA_PKG_ARCH); dashboards: $(ls "$stage/dashboards" | wc -l), alert rule files: $(ls "$stage/alerts" | wc -l)"
 for packager in deb rpm; do
     $NFPM package --config packaging/nfpm.yaml --packager "$packager" --target "$PGHA_PKG_DIST/"
 done
+$NFPM package --config packaging/nfpm-el6.yaml --packager rpm --target "$PGHA_PKG_DIST/"
 ls -l "$PGHA_PKG_DIST"/*.deb "$PGHA_PKG_DIST"/*.rpm

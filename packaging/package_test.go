@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -27,6 +29,8 @@ const (
 	unitRPM  = "/usr/lib/systemd/system/pgha_exporter.service"
 	envDeb   = "/etc/default/pgha_exporter"
 	envRPM   = "/etc/sysconfig/pgha_exporter"
+	initEL6  = "/etc/rc.d/init.d/pgha_exporter"
+	goEL6    = "go1.23.12" // the last Go that supports Linux 2.6.32 (EL6)
 	binPath  = "/usr/bin/pgha_exporter"
 	shareDir = "/usr/share/pgha_exporter"
 	docDir   = "/usr/share/doc/pgha_exporter"
@@ -146,7 +150,9 @@ func aptInstall(t *testing.T, pkgs ...string) error {
 
 // buildPackages runs `make package` with the binary and the packages in a
 // temporary directory, so that it never races a developer's bin/ or dist/.
-func buildPackages(t *testing.T) (deb, rpm, stage string) {
+// It returns the .deb, the .rpm, the EL6 .rpm, the staging directory and the
+// EL6 binary.
+func buildPackages(t *testing.T) (deb, rpm, rpmEL6, stage, binEL6 string) {
 	t.Helper()
 	tmp := t.TempDir()
 	dist := filepath.Join(tmp, "dist")
@@ -156,14 +162,15 @@ func buildPackages(t *testing.T) (deb, rpm, stage string) {
 		t.Fatalf("make package: %v\n%s", r.err, r.out)
 	}
 	t.Logf("make package: %v\n%s", time.Since(start).Round(time.Second), lastLines(r.out, 6))
-	one := func(pattern string) string {
+	one := func(pattern string, el6 bool) string {
 		m, _ := filepath.Glob(filepath.Join(dist, pattern))
+		m = slices.DeleteFunc(m, func(f string) bool { return strings.Contains(filepath.Base(f), ".el6.") != el6 })
 		if len(m) != 1 {
-			t.Fatalf("expected one %s in %s, found %v", pattern, dist, m)
+			t.Fatalf("expected one %s (EL6: %v) in %s, found %v", pattern, el6, dist, m)
 		}
 		return m[0]
 	}
-	return one("*.deb"), one("*.rpm"), filepath.Join(dist, "stage")
+	return one("*.deb", false), one("*.rpm", false), one("*.rpm", true), filepath.Join(dist, "stage"), filepath.Join(tmp, "bin", "pgha_exporter-el6")
 }
 
 func lastLines(s string, n int) string {
@@ -200,7 +207,7 @@ func TestDebInstall(t *testing.T) {
 	start := time.Now()
 	t.Cleanup(func() { t.Logf("TestDebInstall took %v", time.Since(start).Round(time.Second)) })
 
-	deb, rpm, stage := buildPackages(t)
+	deb, rpm, rpmEL6, stage, binEL6 := buildPackages(t)
 	share := stagedShare(t, stage)
 	t.Logf("deb %s (%d bytes), rpm %s (%d bytes), %d dashboards/rule files", filepath.Base(deb), size(t, deb), filepath.Base(rpm), size(t, rpm), len(share))
 
@@ -380,6 +387,8 @@ func TestDebInstall(t *testing.T) {
 		}
 	})
 
+	t.Run("el6 init script", func(t *testing.T) { checkInitScript(t, root) })
+
 	// Reinstalling the same version runs postinst "configure <old-version>"
 	// (the upgrade path) and must keep a changed conffile.
 	t.Run("reinstall keeps config", func(t *testing.T) {
@@ -429,6 +438,7 @@ func TestDebInstall(t *testing.T) {
 	}
 
 	t.Run("rpm", func(t *testing.T) { checkRPM(t, rpm, stage, share) })
+	t.Run("rpm el6", func(t *testing.T) { checkRPMEL6(t, rpmEL6, binEL6, stage, share) })
 }
 
 // checkUnit checks the settings the unit must have and the ones it must
@@ -534,6 +544,183 @@ func checkRPM(t *testing.T, rpmFile, stage string, share []string) {
 		}
 	}
 	checkUnit(t, filepath.Join(stage, "rpm", "pgha_exporter.service"), envRPM)
+}
+
+// checkRPMEL6 checks the EL6 rpm: its binary was built by Go 1.23.12 (the
+// last Go for Linux 2.6.32), it ships the init script and no systemd unit,
+// and its scripts use chkconfig, never systemctl.
+func checkRPMEL6(t *testing.T, rpmFile, bin, stage string, share []string) {
+	if _, err := exec.LookPath("rpm"); err != nil {
+		if err := aptInstall(t, "rpm"); err != nil {
+			t.Skipf("rpm is not installable here: %v", err)
+		}
+	}
+	gv := must(t, time.Minute, "go", "version", "-m", bin)
+	t.Logf("go version -m %s:\n%s", filepath.Base(bin), lastLines(gv, 200))
+	if first, _, _ := strings.Cut(gv, "\n"); !strings.HasSuffix(first, ": "+goEL6) {
+		t.Errorf("the EL6 binary was built by %q, want %s", first, goEL6)
+	}
+	if !regexp.MustCompile(`(?m)^\s+build\s+CGO_ENABLED=0$`).MatchString(gv) {
+		t.Errorf("the EL6 binary is not static (CGO_ENABLED=0)")
+	}
+	info := must(t, time.Minute, "rpm", "-qp", "--qf", "%{NAME} %{RELEASE} %{ARCH} %{LICENSE}", rpmFile)
+	if f := strings.Fields(info); len(f) != 4 || f[0] != pkgName || f[1] != "1.el6" || f[3] != "Apache-2.0" {
+		t.Errorf("rpm header: %q", info)
+	}
+	list := strings.Fields(must(t, time.Minute, "rpm", "-qpl", rpmFile))
+	want := []string{binPath, initEL6, envRPM, docDir + "/README.md", docDir + "/packaging.md", shareDir + "/nagios"}
+	for _, f := range share {
+		want = append(want, shareDir+"/"+f)
+	}
+	for _, w := range want {
+		if !slices.Contains(list, w) {
+			t.Errorf("rpm -qpl (EL6): %s missing", w)
+		}
+	}
+	for _, f := range list {
+		if strings.Contains(f, "systemd") || f == envDeb {
+			t.Errorf("rpm -qpl (EL6): %s must not be in the EL6 rpm", f)
+		}
+	}
+	modes := must(t, time.Minute, "rpm", "-qp", "--qf", "[%{FILENAMES} %{FILEMODES:perms} %{FILEFLAGS:fflags}\n]", rpmFile)
+	for _, w := range []string{initEL6 + " -rwxr-xr-x ", binPath + " -rwxr-xr-x ", envRPM + " -rw------- cn"} {
+		if !strings.Contains(modes, w) {
+			t.Errorf("rpm (EL6): no %q in\n%s", w, modes)
+		}
+	}
+	scripts := must(t, time.Minute, "rpm", "-qp", "--scripts", rpmFile)
+	for _, w := range []string{"chkconfig --add pgha_exporter", "chkconfig --del pgha_exporter", "useradd -r"} {
+		if !strings.Contains(scripts, w) {
+			t.Errorf("rpm --scripts (EL6): no %q", w)
+		}
+	}
+	if strings.Contains(scripts, "systemctl") {
+		t.Errorf("rpm --scripts (EL6) runs systemctl:\n%s", scripts)
+	}
+	requires := must(t, time.Minute, "rpm", "-qpR", rpmFile)
+	for _, w := range []string{"chkconfig", "initscripts", "shadow-utils"} {
+		if !strings.Contains(requires, w) {
+			t.Errorf("rpm -qpR (EL6): no %s", w)
+		}
+	}
+	dump := must(t, time.Minute, "rpm", "-qp", "--dump", rpmFile)
+	for path, src := range map[string]string{
+		binPath: bin,
+		initEL6: filepath.Join(repoRoot(t), "packaging", "pgha_exporter.init"),
+		envRPM:  filepath.Join(stage, "el6", "pgha_exporter.sysconfig"),
+	} {
+		if sum := fileSum(t, src); !strings.Contains(dump, path+" ") || !strings.Contains(dump, sum) {
+			t.Errorf("rpm --dump (EL6): %s is not %s (sha256 %s)", path, src, sum)
+		}
+	}
+	env := readFile(t, filepath.Join(stage, "el6", "pgha_exporter.sysconfig"))
+	if strings.Contains(env, "systemctl") || strings.Contains(env, "Read by systemd") {
+		t.Errorf("the EL6 environment file talks about systemd")
+	}
+	// The init script reads the file with the shell.
+	if r := run(t, time.Minute, "", nil, "sh", "-n", filepath.Join(stage, "el6", "pgha_exporter.sysconfig")); r.err != nil {
+		t.Errorf("sh -n on the EL6 environment file: %v\n%s", r.err, r.out)
+	}
+}
+
+// checkInitScript runs the EL6 init script on this machine (no EL6
+// functions file, no systemd needed): start, status, a second start, stop,
+// status. It runs a copy whose paths point into a temporary directory and at
+// the installed binary, as the user pgha the package created.
+func checkInitScript(t *testing.T, root string) {
+	script := filepath.Join(root, "packaging", "pgha_exporter.init")
+	for _, sh := range []string{"sh", "bash"} {
+		if r := run(t, time.Minute, "", nil, sh, "-n", script); r.err != nil {
+			t.Fatalf("%s -n %s: %v\n%s", sh, script, r.err, r.out)
+		}
+	}
+	text := readFile(t, script)
+	for _, w := range []string{"# chkconfig:", "# description:", "# pidfile:", "### BEGIN INIT INFO", "runuser", "nohup"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("init script has no %q", w)
+		}
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	monFile := filepath.Join(root, "crm", "testdata", "generated", "healthy", "crm_mon.xml")
+	sysconfig := filepath.Join(dir, "sysconfig")
+	if err := os.WriteFile(sysconfig, []byte("PGHA_EXPORTER_ARGS=\"--web.listen-address="+addr+" --crm.mon-file="+monFile+" --no-collector.corosync --no-collector.postgres\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pidFile, logFile := filepath.Join(dir, "pid"), filepath.Join(dir, "log")
+	for k, v := range map[string]string{"sysconfig": sysconfig, "pidfile": pidFile, "logfile": logFile} {
+		re := regexp.MustCompile(`(?m)^` + k + `=.*$`)
+		if !re.MatchString(text) {
+			t.Fatalf("init script sets no %s=", k)
+		}
+		text = re.ReplaceAllLiteralString(text, k+"="+v)
+	}
+	copyPath := filepath.Join(dir, "init")
+	if err := os.WriteFile(copyPath, []byte(text), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	initCmd := func(action string) result {
+		r := run(t, time.Minute, "/", nil, copyPath, action)
+		t.Logf("init %s: exit %d: %s", action, r.code, strings.TrimSpace(r.out))
+		return r
+	}
+	t.Cleanup(func() { initCmd("stop") })
+	if r := initCmd("status"); r.code != 3 {
+		t.Errorf("status before start: exit %d, want 3", r.code)
+	}
+	if r := initCmd("start"); r.code != 0 {
+		t.Fatalf("start: exit %d\n%s", r.code, readFile(t, logFile))
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(readFile(t, pidFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := must(t, time.Minute, "ps", "-o", "user=,ppid=", "-p", strconv.Itoa(pid))
+	if f := strings.Fields(st); len(f) != 2 || f[0] != "pgha" || f[1] != "1" {
+		t.Errorf("exporter pid %d: user and parent %q, want pgha and 1 (detached)", pid, st)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := run(t, 10*time.Second, "", nil, "curl", "-sf", "http://"+addr+"/metrics")
+		if r.err == nil && strings.Contains(r.out, "pgha_exporter_build_info") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the exporter started by the init script does not serve %s: %v\n%s", addr, r.err, readFile(t, logFile))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if r := initCmd("status"); r.code != 0 || !strings.Contains(r.out, strconv.Itoa(pid)) {
+		t.Errorf("status while running: exit %d", r.code)
+	}
+	if r := initCmd("start"); r.code != 0 || !strings.Contains(r.out, "already running") {
+		t.Errorf("second start: exit %d", r.code)
+	}
+	if r := initCmd("stop"); r.code != 0 {
+		t.Errorf("stop: exit %d", r.code)
+	}
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Errorf("pid %d still runs after stop", pid)
+	}
+	if r := initCmd("status"); r.code != 3 || exists(pidFile) {
+		t.Errorf("status after stop: exit %d, pid file left: %v", r.code, exists(pidFile))
+	}
+	if !strings.Contains(readFile(t, logFile), "starting pgha_exporter") {
+		t.Errorf("nothing logged to %s", logFile)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // TestPackageVersion checks package.sh's git describe -> version mapping in a

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -59,13 +58,12 @@ type Client struct {
 	version int
 	verStr  string
 	privs   privileges
-	secrets []string
 	trips   atomic.Int64 // write->read turns on the socket
 }
 
 // NewClient returns a client for dsn. It does not connect.
 func NewClient(dsn DSN, opts ClientOptions) *Client {
-	return &Client{dsn: dsn, opts: opts.withDefaults(), sem: make(chan struct{}, 1), secrets: dsn.secrets}
+	return &Client{dsn: dsn, opts: opts.withDefaults(), sem: make(chan struct{}, 1)}
 }
 
 // Close closes the connection, if any.
@@ -74,7 +72,7 @@ func (c *Client) Close(ctx context.Context) error {
 		return err
 	}
 	defer c.unlock()
-	return c.redact(c.closeConn(ctx))
+	return seal(c.closeConn(ctx))
 }
 
 func (c *Client) lock(ctx context.Context) error {
@@ -97,8 +95,6 @@ func (c *Client) closeConn(ctx context.Context) error {
 	return err
 }
 
-func (c *Client) redact(err error) error { return redactError(err, c.secrets) }
-
 // Snapshot reads the server's state. It costs one round trip (all statements
 // go in one pipeline), plus the connection handshake and two queries (server
 // version, privileges) when it has to (re)connect. When a reused connection
@@ -116,7 +112,7 @@ func (c *Client) Snapshot(ctx context.Context) (*Snapshot, error) {
 	if err != nil && reused && ctx.Err() == nil && brokenConnection(err) {
 		s, err = c.snapshot(ctx)
 	}
-	return s, c.redact(err)
+	return s, seal(err)
 }
 
 // brokenConnection tells a connection that died between two calls (network
@@ -191,6 +187,12 @@ func (c *Client) ensureConn(ctx context.Context) error {
 	defer cancel()
 	conn, err := pgx.ConnectConfig(cctx, cfg)
 	if err != nil {
+		// pgx's "failed to connect to `user=... database=...`:" repeats the
+		// target the message already names: keep its details only.
+		var ce *pgconn.ConnectError
+		if errors.As(err, &ce) && ce.Unwrap() != nil {
+			return &sealedError{msg: OneLine(fmt.Sprintf("pg: connect to %s: %v", c.dsn.Redacted(), ce.Unwrap())), orig: err}
+		}
 		return fmt.Errorf("pg: connect to %s: %w", c.dsn.Redacted(), err)
 	}
 	qctx, qcancel := context.WithTimeout(ctx, c.opts.QueryTimeout)
@@ -220,11 +222,10 @@ func (c *Client) ensureConn(ctx context.Context) error {
 // connConfig parses the DSN (again, so that a changed password file or
 // environment is honoured) and adds the client's settings.
 func (c *Client) connConfig() (*pgx.ConnConfig, error) {
-	cfg, err := pgx.ParseConfig(c.dsn.conn)
+	cfg, err := c.dsn.parse()
 	if err != nil {
-		return nil, fmt.Errorf("pg: DSN from %s: %w", c.dsn.source, err)
+		return nil, err
 	}
-	c.secrets = addSecret(slices.Clone(c.dsn.secrets), cfg.Password)
 	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > c.opts.ConnectTimeout {
 		cfg.ConnectTimeout = c.opts.ConnectTimeout
 	}

@@ -4,10 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
-	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -24,11 +21,18 @@ const redactedPassword = "xxxxx"
 // accepts). Its text is never shown: String, Redacted, fmt verbs, JSON and
 // logfmt all print a summary built from the parsed settings, with the password
 // replaced by "xxxxx".
+//
+// The password is removed by structure, never by searching for its text: the
+// connection string is tokenised the way libpq does (masked.go), the values
+// of password and sslpassword are cut out, and any message about the string
+// is made from that masked copy. A password that happens to be a substring of
+// the user or host name therefore never mangles them, and no spelling of it
+// (quoted, escaped, percent-encoded) can slip through.
 type DSN struct {
 	conn    string
+	masked  string // conn with the secret values replaced by "xxxxx"
 	source  string
 	display string
-	secrets []string
 }
 
 // LoadDSN reads one DSN from file when file is not empty, or else from the
@@ -62,16 +66,34 @@ func LoadDSN(file string, getenv func(string) string) (DSN, error) {
 }
 
 func parseDSN(conn, source string) (DSN, error) {
-	d := DSN{conn: conn, source: source, secrets: guessSecrets(conn)}
-	cfg, err := pgx.ParseConfig(conn)
+	masked, err := maskConnString(conn)
 	if err != nil {
-		return DSN{}, d.redact(fmt.Errorf("pg: DSN from %s: %w", source, err))
+		return DSN{}, fmt.Errorf("pg: DSN from %s: %v", source, err)
 	}
-	d.secrets = addSecret(d.secrets, cfg.Password)
-	// A password can also appear where it was not meant to (in a host
-	// name, by a slip of the keyboard); scrub the summary too.
-	d.display = scrub(describe(cfg), d.secrets)
+	d := DSN{conn: conn, masked: masked, source: source}
+	cfg, err := d.parse()
+	if err != nil {
+		return DSN{}, err
+	}
+	d.display = describe(cfg)
 	return d, nil
+}
+
+// parse parses the connection string with pgx. pgx's parse errors quote the
+// string (best-effort redacted) and keep it in a field
+// (pgconn.ParseConfigError.ConnString), so on failure the message is taken
+// from parsing the masked copy instead, which fails the same way (the masked
+// value "xxxxx" is valid wherever a password is) but has nothing to hide.
+func (d DSN) parse() (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(d.conn)
+	if err == nil {
+		return cfg, nil
+	}
+	msg := "cannot parse it (the parser's message is withheld: it would quote the password)"
+	if _, merr := pgx.ParseConfig(d.masked); merr != nil {
+		msg = merr.Error()
+	}
+	return nil, &sealedError{msg: OneLine(fmt.Sprintf("pg: DSN from %s: %s", d.source, msg)), orig: err}
 }
 
 // Redacted returns the connection target without the password, for example
@@ -91,9 +113,6 @@ func (d DSN) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, d.Redacted()
 
 // MarshalText returns Redacted, so JSON and logfmt show no password either.
 func (d DSN) MarshalText() ([]byte, error) { return []byte(d.Redacted()), nil }
-
-// redact returns err with every known secret of the DSN replaced.
-func (d DSN) redact(err error) error { return redactError(err, d.secrets) }
 
 // describe summarises a parsed configuration without its password.
 func describe(cfg *pgx.ConnConfig) string {
@@ -119,85 +138,26 @@ func describe(cfg *pgx.ConnConfig) string {
 	return s
 }
 
-var (
-	kvPassword    = regexp.MustCompile(`(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
-	queryPassword = regexp.MustCompile(`[?&]password=([^&#]*)`)
-)
-
-// guessSecrets finds password candidates in a connection string without
-// relying on it being valid, so that even a parse error can be scrubbed.
-func guessSecrets(conn string) []string {
-	var out []string
-	for _, m := range kvPassword.FindAllStringSubmatch(conn, -1) {
-		v := m[1]
-		out = addSecret(out, v)
-		if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
-			inner := v[1 : len(v)-1]
-			out = addSecret(out, inner)
-			out = addSecret(out, strings.NewReplacer(`\'`, `'`, `\\`, `\`).Replace(inner))
-		}
-	}
-	if _, rest, ok := strings.Cut(conn, "://"); ok {
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			if _, pw, ok := strings.Cut(rest[:at], ":"); ok {
-				out = addSecret(out, pw)
-				if u, err := url.PathUnescape(pw); err == nil {
-					out = addSecret(out, u)
-				}
-			}
-		}
-		for _, m := range queryPassword.FindAllStringSubmatch(rest, -1) {
-			out = addSecret(out, m[1])
-			if u, err := url.QueryUnescape(m[1]); err == nil {
-				out = addSecret(out, u)
-			}
-		}
-	}
-	return out
-}
-
-// addSecret adds s and the forms it takes when URL-encoded.
-func addSecret(secrets []string, s string) []string {
-	if s == "" {
-		return secrets
-	}
-	for _, v := range []string{s, url.QueryEscape(s), url.PathEscape(s)} {
-		dup := false
-		for _, have := range secrets {
-			dup = dup || have == v
-		}
-		if !dup {
-			secrets = append(secrets, v)
-		}
-	}
-	return secrets
-}
-
-// redactedError has the text of an error with the secrets replaced. It
+// sealedError is an error whose text was built without the password. It
 // answers errors.Is for the original chain (context.DeadlineExceeded, ...)
-// but does not unwrap, so errors.As cannot reach an original error such as
-// pgconn.ParseConfigError, whose fields hold the raw connection string.
-type redactedError struct {
+// but does not unwrap, so errors.As cannot reach an original error whose
+// fields hold the password: pgconn.ParseConfigError.ConnString,
+// pgconn.ConnectError.Config.Password.
+type sealedError struct {
 	msg  string
 	orig error
 }
 
-func (e *redactedError) Error() string        { return e.msg }
-func (e *redactedError) Is(target error) bool { return errors.Is(e.orig, target) }
+func (e *sealedError) Error() string        { return e.msg }
+func (e *sealedError) Is(target error) bool { return errors.Is(e.orig, target) }
 
-func redactError(err error, secrets []string) error {
+// seal hides err's chain behind its text, made one line (OneLine). Only
+// errors whose text cannot contain the password may be sealed: pgx's connect
+// and query errors name the user, database, host and the server's message,
+// never the password.
+func seal(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &redactedError{msg: scrub(err.Error(), secrets), orig: err}
-}
-
-// scrub replaces every secret in s, longest first.
-func scrub(s string, secrets []string) string {
-	sorted := append([]string(nil), secrets...)
-	sort.Slice(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
-	for _, sec := range sorted {
-		s = strings.ReplaceAll(s, sec, redactedPassword)
-	}
-	return s
+	return &sealedError{msg: OneLine(err.Error()), orig: err}
 }

@@ -87,7 +87,7 @@ exporter on every cluster node.`)
 	app.Flag("crm.mon-path", "crm_mon binary.").Default("/usr/sbin/crm_mon").StringVar(&c.crmMonPath)
 	app.Flag("crm.mon-file", "Read crm_mon XML (either root) from this file instead of running crm_mon (demos, tests, offline analysis).").
 		PlaceHolder("PATH").StringVar(&c.crmMonFile)
-	app.Flag("crm.cibadmin-path", "cibadmin binary, used for 'cibadmin --query --scope constraints|nodes' (cli-ban/cli-prefer constraints, permanent attributes of offline nodes). Empty disables those queries.").
+	app.Flag("crm.cibadmin-path", "cibadmin binary, used for 'cibadmin --query --scope constraints|nodes|crm_config' (cli-ban/cli-prefer constraints, permanent attributes of offline nodes, the cluster-name property). Empty disables those queries.").
 		Default("/usr/sbin/cibadmin").StringVar(&c.cibadminPath)
 	app.Flag("crm.cib-file", "With --crm.mon-file: read constraints and permanent node attributes from this CIB XML file.").
 		PlaceHolder("PATH").StringVar(&c.cibFile)

@@ -42,7 +42,7 @@ func ParseCfgtool(data []byte) (*Rings, error) {
 		knownEnable bool    // 3.0.4-3.1.0 print "(not enabled)"
 		sawHeader   bool
 	)
-	for raw := range strings.Lines(validText(data)) {
+	for _, raw := range strings.SplitAfter(validText(data), "\n") {
 		s := strings.TrimSpace(raw)
 		if s == "" {
 			continue
@@ -137,7 +137,7 @@ func ParseCfgtool(data []byte) (*Rings, error) {
 				n.Local = true
 			}
 			if n.Local {
-				n.Connected = new(true)
+				n.Connected = ptr(true)
 			}
 		}
 	}
@@ -170,8 +170,8 @@ func parseLinkNode(m []string, knownEnable bool) (LinkNode, error) {
 	state := strings.Join(strings.Fields(m[3]), " ")
 	n.State = state
 	if ec := enabledConnected.FindStringSubmatch(state); ec != nil {
-		n.Enabled = new(ec[1] != "0")
-		n.Connected = new(ec[2] != "0")
+		n.Enabled = ptr(ec[1] != "0")
+		n.Connected = ptr(ec[2] != "0")
 		return n, nil
 	}
 	word, rest, _ := strings.Cut(state, " ")
@@ -179,12 +179,12 @@ func parseLinkNode(m []string, knownEnable bool) (LinkNode, error) {
 	case "localhost":
 		n.Local = true
 	case "connected", "disconnected":
-		n.Connected = new(word == "connected")
+		n.Connected = ptr(word == "connected")
 		switch {
 		case strings.Contains(rest, "not enabled"):
-			n.Enabled = new(false)
+			n.Enabled = ptr(false)
 		case knownEnable:
-			n.Enabled = new(true)
+			n.Enabled = ptr(true)
 		}
 	}
 	return n, nil
@@ -195,14 +195,14 @@ func parseLinkNode(m []string, knownEnable bool) (LinkNode, error) {
 func briefNodes(status string) []LinkNode {
 	var nodes []LinkNode
 	for i, c := range status {
-		n := LinkNode{Index: new(i), State: string(c)}
+		n := LinkNode{Index: ptr(i), State: string(c)}
 		switch {
 		case c == 'n':
 			n.Local = true
 		case c >= '0' && c <= '9':
 			v := c - '0'
-			n.Enabled = new(v&1 != 0)
-			n.Connected = new(v&2 != 0)
+			n.Enabled = ptr(v&1 != 0)
+			n.Connected = ptr(v&2 != 0)
 		}
 		nodes = append(nodes, n)
 	}
@@ -232,10 +232,10 @@ func addNodesLink(r *Rings, id uint32, m []string) error {
 	}
 	words := strings.Fields(m[4])
 	n := LinkNode{
-		NodeID:        new(id),
-		Enabled:       new(slices.Contains(words, "enabled")),
-		Connected:     new(slices.Contains(words, "connected")),
-		Dynconnected:  new(slices.Contains(words, "dynconnected")),
+		NodeID:        ptr(id),
+		Enabled:       ptr(slices.Contains(words, "enabled")),
+		Connected:     ptr(slices.Contains(words, "connected")),
+		Dynconnected:  ptr(slices.Contains(words, "dynconnected")),
 		State:         strings.Join(words, " "),
 		RemoteAddress: strings.TrimSpace(dst),
 	}
@@ -272,3 +272,7 @@ func parseNodeID(s string) (uint32, error) {
 	}
 	return uint32(v), err
 }
+
+// ptr returns a pointer to a copy of v. (Go 1.26's new(expr) does the same,
+// but the EL6 build uses Go 1.23: packaging/README.md.)
+func ptr[T any](v T) *T { return &v }

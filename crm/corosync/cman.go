@@ -28,7 +28,7 @@ func ParseCmanStatus(data []byte) (*CmanStatus, error) {
 	}
 	st := &CmanStatus{}
 	found := false
-	for raw := range strings.Lines(validText(data)) {
+	for _, raw := range strings.SplitAfter(validText(data), "\n") {
 		key, val, ok := splitKV(strings.TrimSpace(raw), ":")
 		if !ok {
 			continue
@@ -44,7 +44,7 @@ func ParseCmanStatus(data []byte) (*CmanStatus, error) {
 		case "Cluster Id":
 			st.ClusterID, err = intPtr(val)
 		case "Cluster Member":
-			st.ClusterMember = new(val == "Yes")
+			st.ClusterMember = ptr(val == "Yes")
 		case "Cluster Generation":
 			st.ClusterGeneration, err = intPtr(val)
 		case "Membership state":
@@ -62,7 +62,7 @@ func ParseCmanStatus(data []byte) (*CmanStatus, error) {
 		case "Quorum":
 			n, rest, _ := strings.Cut(val, " ")
 			st.Quorum, err = intPtr(n)
-			st.ActivityBlocked = new(strings.Contains(rest, "Activity blocked"))
+			st.ActivityBlocked = ptr(strings.Contains(rest, "Activity blocked"))
 			found = true
 		case "Flags":
 			st.Flags = strings.Fields(val)
@@ -112,7 +112,7 @@ func ParseCmanNodes(data []byte, fields ...string) ([]CmanNode, error) {
 	}
 	nodes := []CmanNode{}
 	table := false
-	for raw := range strings.Lines(validText(data)) {
+	for _, raw := range strings.SplitAfter(validText(data), "\n") {
 		s := strings.TrimSpace(raw)
 		if s == "" || strings.HasPrefix(s, "NOTE:") || strings.HasPrefix(s, "---") {
 			continue
@@ -245,7 +245,7 @@ func cmanQuorum(c *Cman) *Quorum {
 		Flags:           st.Flags,
 	}
 	if st.ActivityBlocked != nil {
-		q.Quorate = new(!*st.ActivityBlocked)
+		q.Quorate = ptr(!*st.ActivityBlocked)
 	}
 	if c.Nodes != nil {
 		q.Members = []Member{}

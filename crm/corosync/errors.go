@@ -95,7 +95,7 @@ var cfgAPIError = regexp.MustCompile(`Could not initiali[sz]e corosync (?:config
 // the text holds none of them.
 func knownFailure(tool string, out ...[]byte) *Error {
 	for _, o := range out {
-		for line := range bytes.Lines(o) {
+		for _, line := range bytes.SplitAfter(o, []byte("\n")) {
 			s := strings.TrimSpace(string(line))
 			if s == "" {
 				continue
@@ -157,7 +157,7 @@ func rootCause(err error) error {
 // firstLine returns the first non-blank line of b, trimmed and cut to a
 // readable length, for error messages.
 func firstLine(b []byte) string {
-	for line := range bytes.Lines(b) {
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
 		if s := strings.TrimSpace(string(line)); s != "" {
 			if len(s) > 200 {
 				s = s[:200] + "..."

@@ -33,7 +33,7 @@ func ParseQuorumtool(data []byte) (*Quorum, error) {
 		columns   memberColumns
 		found     bool
 	)
-	for raw := range strings.Lines(validText(data)) {
+	for _, raw := range strings.SplitAfter(validText(data), "\n") {
 		s := strings.TrimSpace(raw)
 		if s == "" {
 			inMembers = false
@@ -70,7 +70,7 @@ func ParseQuorumtool(data []byte) (*Quorum, error) {
 		case "Ring ID":
 			q.RingID = val
 		case "Quorate":
-			q.Quorate, found = new(val == "Yes"), true
+			q.Quorate, found = ptr(val == "Yes"), true
 		case "Expected votes":
 			q.ExpectedVotes, err = intPtr(val)
 		case "Highest expected":
@@ -80,7 +80,7 @@ func ParseQuorumtool(data []byte) (*Quorum, error) {
 		case "Quorum":
 			n, rest, _ := strings.Cut(val, " ")
 			q.Quorum, err = intPtr(n)
-			q.ActivityBlocked = new(strings.Contains(rest, "Activity blocked"))
+			q.ActivityBlocked = ptr(strings.Contains(rest, "Activity blocked"))
 		case "Flags":
 			q.Flags = strings.Fields(val)
 			if q.Flags == nil {
@@ -131,7 +131,7 @@ func (q *Quorum) addMember(s string, cols memberColumns) error {
 		if m := qdeviceColumn.FindStringSubmatch(f[0]); m != nil {
 			qd = &QdeviceState{Raw: f[0], Registered: f[0] != "NR"}
 			if qd.Registered {
-				qd.Alive, qd.CastVote, qd.MasterWins = new(m[1] == "A"), new(m[2] == "V"), new(m[3] == "MW")
+				qd.Alive, qd.CastVote, qd.MasterWins = ptr(m[1] == "A"), ptr(m[2] == "V"), ptr(m[3] == "MW")
 			}
 			f = f[1:]
 		}

@@ -196,7 +196,7 @@ func (s *Source) quorum(ctx context.Context) (*Quorum, error) {
 		return nil, retag(err, tool)
 	}
 	if q.Quorate == nil {
-		q.Quorate = new(res.ExitCode == 0)
+		q.Quorate = ptr(res.ExitCode == 0)
 	}
 	return q, nil
 }

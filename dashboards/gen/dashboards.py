@@ -341,7 +341,77 @@ def node_detail():
                      d.panels, variables, links)
 
 
-for name, fn in (('pgha-cluster-overview', overview), ('pgha-node-detail', node_detail)):
+def fleet():
+    """Every cluster on one screen, for hundreds of clusters in one
+    Prometheus/Thanos/Mimir: only fleet-wide numbers and one table row per
+    (cluster, job), read from the recording rules of alerts/ (cheap instant
+    queries), never a panel per cluster."""
+    F = 'cluster=~"$cluster", job=~"$job"'
+    by = 'by (cluster, job)'
+    d = Dash()
+    d.row('Fleet ($cluster / $job)')
+    red_if = [{'color': 'green', 'value': None}, {'color': 'red', 'value': 1}]
+    orange_if = [{'color': 'green', 'value': None}, {'color': 'orange', 'value': 1}]
+    stat(d, 'Clusters', [(f'count(count {by} (instance:pgha_exporter_up:bool{{{F}}}))', 'clusters')],
+         description='(cluster, job) groups with pgha_exporter targets.', color_mode='none', text_mode='value')
+    stat(d, 'Paging', [(f'count(count {by} (ALERTS{{{F}, alertname=~"Pgha.+", alertstate="firing", severity="critical"}})) or vector(0)', 'clusters')],
+         description='Clusters with at least one firing critical pgha alert.', thresholds=red_if, text_mode='value')
+    stat(d, 'No quorum', [(f'count(cluster:pgha_pacemaker_quorate:max{{{F}}} == 0) or vector(0)', 'clusters')],
+         description='Clusters without a quorate partition.', thresholds=red_if, text_mode='value')
+    stat(d, 'At minimum quorum', [(f'count(cluster:pgha_quorum_margin:min{{{F}}} <= 0) or vector(0)', 'clusters')],
+         description='Clusters whose quorate partition cannot lose another vote.', thresholds=red_if, text_mode='value')
+    stat(d, 'No primary', [(f'count(cluster:pgha_postgres_primaries:sum{{{F}}} == 0) or vector(0)', 'clusters')],
+         description='Clusters where no PostgreSQL server is a primary (PostgreSQL\'s own view).', thresholds=red_if, text_mode='value')
+    stat(d, 'Exporters down', [(f'count(instance:pgha_exporter_up:bool{{{F}}} == 0) or vector(0)', 'exporters')],
+         description='pgha_exporter targets that do not answer.', thresholds=orange_if, text_mode='value')
+
+    d.row('Every cluster')
+    table(d, 'Clusters', [
+        (f'sum {by} (instance:pgha_exporter_up:bool{{{F}}})', 'exporters up'),
+        (f'count {by} (instance:pgha_exporter_up:bool{{{F}}})', 'exporters'),
+        (f'cluster:pgha_pacemaker_quorate:max{{{F}}}', 'quorate'),
+        (f'cluster:pgha_quorum_margin:min{{{F}}}', 'quorum margin'),
+        (f'sum {by} (cluster_node:pgha_pacemaker_node_online:min{{{F}}})', 'nodes online'),
+        (f'max by (cluster, job, primary) (label_replace(cluster_node:pgha_pgsql_primary:bool{{{F}}}, "primary", "$1", "node", "(.*)"))', 'primary'),
+        (f'max by (cluster, job, sync_standby) (label_replace(cluster_resource_node:pgha_pgsql_status:max{{{F}, status="HS:sync"}} == 1, "sync_standby", "$1", "node", "(.*)"))', 'sync standby'),
+        (f'cluster:pgha_postgres_primaries:sum{{{F}}}', 'PostgreSQL primaries'),
+        (f'max {by} (pgha_postgres_replication_lag_bytes{{{F}, stage="flush"}})', 'max flush lag'),
+        (f'max {by} (pgha_postgres_replay_lag_seconds{{{F}}})', 'max replay lag'),
+        (f'sum {by} (cluster_resource_node:pgha_pacemaker_resource_failed:max{{{F}}})', 'failed resources'),
+        (f'max {by} (pgha_pacemaker_maintenance_mode{{{F}}})', 'maintenance-mode'),
+        (f'count {by} (ALERTS{{{F}, alertname=~"Pgha.+", alertstate="firing", severity="critical"}})', 'critical alerts'),
+        (f'count by (cluster, job, cluster_name) (pgha_pacemaker_cluster_info{{{F}}})', 'name'),
+    ], w=24, h=20, description='One row per (cluster, job). Primary and sync standby are the pgsql agent\'s view (PRI / HS:sync); PostgreSQL primaries count servers not in recovery; lags are the worst of the cluster; the quorum margin is how many more votes the quorate partition can lose (0: at minimum quorum). Sort by a column to find the clusters in trouble.',
+          exclude=['Value #F', 'Value #G', 'Value #N'],
+          rename={'primary': 'primary', 'sync_standby': 'sync standby',
+                  'Value #A': 'exporters up', 'Value #B': 'exporters',
+                  'Value #C': 'quorate', 'Value #D': 'quorum margin', 'Value #E': 'nodes online',
+                  'Value #H': 'PostgreSQL primaries', 'Value #I': 'max flush lag', 'Value #J': 'max replay lag (s)',
+                  'Value #K': 'failed resources', 'Value #L': 'maintenance-mode', 'Value #M': 'critical alerts',
+                  'cluster_name': 'cluster-name'},
+          overrides=[{'matcher': {'id': 'byName', 'options': 'max flush lag'}, 'properties': [{'id': 'unit', 'value': 'bytes'}]},
+                     {'matcher': {'id': 'byName', 'options': 'max replay lag (s)'}, 'properties': [{'id': 'unit', 'value': 's'}]}])
+
+    d.row('Over time')
+    ts(d, 'Clusters in trouble', [
+        (f'count(cluster:pgha_pacemaker_quorate:max{{{F}}} == 0) or vector(0)', 'no quorum'),
+        (f'count(cluster:pgha_quorum_margin:min{{{F}}} <= 0) or vector(0)', 'at minimum quorum'),
+        (f'count(cluster:pgha_postgres_primaries:sum{{{F}}} == 0) or vector(0)', 'no PostgreSQL primary'),
+        (f'count(cluster_resource:pgha_pgsql_sync_standbys:sum{{{F}}} == 0) or vector(0)', 'no sync standby'),
+        (f'count(count {by} (cluster_resource_node:pgha_pacemaker_resource_failed:max{{{F}}} == 1)) or vector(0)', 'failed resources')],
+       w=24, description='How many clusters are in each state (fleet-wide counts, no series per cluster).')
+
+    variables = [var_ds(),
+                 var_query('cluster', 'Cluster', 'label_values(pgha_exporter_build_info, cluster)', multi=True, include_all=True, all_value='.*'),
+                 var_query('job', 'Job', 'label_values(pgha_exporter_build_info, job)', multi=True, include_all=True, all_value='.*')]
+    links = [{'title': 'Cluster overview', 'type': 'dashboards', 'tags': ['pgha'], 'asDropdown': False,
+              'includeVars': False, 'keepTime': True}]
+    return dashboard('pgha-fleet', 'PostgreSQL HA clusters: fleet',
+                     'Every pgha cluster on one screen: primary, sync standby, lag, quorum, failing resources. Reads the recording rules of alerts/ (load them).',
+                     d.panels, variables, links)
+
+
+for name, fn in (('pgha-cluster-overview', overview), ('pgha-node-detail', node_detail), ('pgha-fleet', fleet)):
     with open(os.path.join(ROOT, 'dashboards', name + '.json'), 'w') as f:
         json.dump(fn(), f, indent=2)
         f.write('\n')

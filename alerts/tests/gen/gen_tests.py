@@ -2,9 +2,10 @@
 #   python3 alerts/tests/gen/gen_tests.py   (needs python3-yaml)
 # Series are built from the exporter's golden exposition files and the
 # live recordings; review the diff of the generated YAML before committing.
+import copy
 import os
-import copy, re, sys
-sys.path.insert(0, '/tmp/gen')
+import re
+
 from lib import *
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
@@ -38,11 +39,23 @@ VIEW = BASE + ['pgha_pacemaker_node_(online|standby|maintenance)$', 'pgha_pacema
                'pgha_pacemaker_promotion_score$', 'pgha_pacemaker_clone_', 'pgha_pgsql_', 'pgha_postgres_', 'pgha_local_']
 
 
-def test(name, phases, alerts=None, promql=None, keep=None):
+# What every scrape holds whatever a test keeps: the target, the exporter's
+# identity and its collectors' outcome (a subset without them is no scrape).
+ALWAYS = ['up$', 'pgha_exporter_build_info$', 'pgha_scrape_collector_success$', 'pgha_pacemaker_local_node_info$',
+          'pgha_postgres_up$']
+
+
+def test(name, phases, alerts=None, promql=None, keep=None, step=STEP_S):
     if keep is not None:
-        rx = re.compile('|'.join('(?:%s)' % k for k in keep))
+        rx = re.compile('|'.join('(?:%s)' % k for k in list(keep) + ALWAYS))
         phases = [({k: v for k, v in snap.items() if rx.match(k[0])}, m) for snap, m in phases]
-    return {'name': name, 'series': timeline(phases), 'alerts': alerts or [], 'promql': promql or []}
+    nodes = {}
+    for snap, _ in phases:
+        for (n, labels) in snap:
+            if n == 'pgha_pacemaker_local_node_info':
+                d = dict(labels)
+                nodes.setdefault(d['instance'], d['node'])
+    return {'name': name, 'series': timeline(phases, step), 'alerts': finish(alerts or [], nodes), 'promql': promql or []}
 
 
 # =================================================================== healthy
@@ -88,14 +101,16 @@ def exporter_tests():
     tests.append(test('pgdb2\'s exporter misses scrapes for 1 minute (restart): shorter than for: 2m, no alert.',
                       [(healthy(), 5), (blip, 1), (healthy(), 5)], al, keep=['up$']))
 
-    failing = cluster(pcmk=H(), pg=healthy_pg(), coro=healthy_coro(), collectors={'pgdb2': {'postgres': 0}})
+    pg = healthy_pg()
+    pg['pgdb2'] = {'role': 'down'}
+    failing = cluster(pcmk=H(), pg=pg, coro=healthy_coro())
     al = [fires('10m', 'PghaCollectorFailed', ({'instance': 'pgdb2:9732', 'collector': 'postgres'}, 0))]
     al += quiet('6m', 'PghaCollectorFailed')
-    tests.append(test('The postgres collector of pgdb2 fails from 5m (PostgreSQL refuses the exporter): PghaCollectorFailed after 2 minutes.',
+    tests.append(test('The postgres collector of pgdb2 fails from 5m (PostgreSQL refuses the exporter: pgha_postgres_up 0, success 0) on an exporter that has no Pacemaker view (--no-collector.pacemaker, or its series not kept here): nobody says whether PostgreSQL should run, PghaCollectorFailed after 2 minutes.',
                       [(healthy(), 5), (failing, 10)], al, keep=['pgha_scrape_collector_success']))
 
-    stale_failed = cluster(pcmk=None, pg=healthy_pg(), coro=healthy_coro(), ages={'pgdb1': {'pacemaker': 300}},
-                           collectors={'pgdb1': {'pacemaker': 0}})
+    stale_failed = cluster(pcmk=H(), views={'pgdb1': None}, pg=healthy_pg(), coro=healthy_coro(),
+                           ages={'pgdb1': {'pacemaker': 300}}, collectors={'pgdb1': {'pacemaker': 0}})
     al = [fires('13m', 'PghaCollectorFailed', ({'instance': 'pgdb1:9732', 'collector': 'pacemaker'}, 0))]
     al += quiet('6m', 'PghaCollectorFailed')
     tests.append(test('crm_mon hangs on pgdb1 from 5m: once the snapshot is older than --crm.max-age the Pacemaker collector fails and only the bookkeeping series remain; the two other exporters still report the cluster.',
@@ -147,8 +162,9 @@ def pacemaker_tests():
           fires('10m', 'PghaPgsqlStandbyDisconnected', ({'node': 'pgdb3', 'resource': 'postgresql', 'data_status': 'DISCONNECT'}, 1))]
     al += quiet('10m', 'PghaPacemakerNoQuorum', 'PghaPromotableCloneNotOnePromoted', 'PghaPgsqlNoPrimary',
                 'PghaVipNotOnPrimary', 'PghaPgsqlNoSyncStandby', 'PghaPgsqlNoFailoverCandidate', 'PghaExporterDown',
-                'PghaPostgresDown', 'PghaCorosyncLinkDisconnected')
-    tests.append(test('Network partition (scenario 9): pgdb3 is isolated but Prometheus still scrapes it. Its inquorate view (itself online, pgdb1/pgdb2 offline, nothing promoted) is not believed: only pgdb3 is offline, the clone still has one primary, no cluster-wide quorum alert.',
+                'PghaPostgresDown', 'PghaCorosyncLinkDisconnected', 'PghaCollectorFailed', 'PghaPostgresNoPrimary')
+    al.append(fires('10m', 'PghaNodeLostAtMinimumQuorum', ({}, 0)))
+    tests.append(test('Network partition (scenario 9): pgdb3 is isolated but Prometheus still scrapes it. Its inquorate view (itself online, pgdb1/pgdb2 offline, nothing promoted) is not believed: only pgdb3 is offline, the clone still has one primary, no cluster-wide quorum alert; the majority is at minimum quorum (the page); pgdb3\'s PostgreSQL, stopped by Pacemaker there, is no collector failure.',
                       [(healthy(), 5), (part, 10)], al))
 
     # Dead exporter cannot fake.
@@ -173,13 +189,13 @@ def pacemaker_tests():
     coro = {'pgdb1': {'quorate': 0, 'members': ['pgdb1'], 'links': {('0', '1'): 1, ('0', '2'): 0, ('0', '3'): 0}}}
     nq = cluster(pcmk=alone, pg={'pgdb1': {'role': 'down'}}, coro=coro, alive=['pgdb1'])
     al = [fires('10m', 'PghaPacemakerNoQuorum', ({}, 0)),
-          fires('10m', 'PghaCorosyncQuorumLost', ({'instance': 'pgdb1:9732'}, 0)),
           fires('10m', 'PghaNodeOffline', ({'node': 'pgdb2'}, 0), ({'node': 'pgdb3'}, 0)),
           fires('10m', 'PghaPromotableCloneNotOnePromoted', ({'clone': 'mspostgresql', 'role': 'promoted'}, 0)),
           fires('10m', 'PghaPgsqlNoPrimary', ({'resource': 'postgresql'}, 0))]
     al += quiet('5m15s', 'PghaPacemakerNoQuorum')
-    al += quiet('10m', 'PghaPacemakerNoDC', 'PghaPostgresDown')
-    tests.append(test('The sync and async standbys lose power at 5m (scenario 13): pgdb1 is alone without quorum and stops PostgreSQL (no-quorum-policy=stop). With no quorate exporter left, pgdb1\'s view is believed.',
+    al += quiet('10m', 'PghaPacemakerNoDC', 'PghaPostgresDown', 'PghaCorosyncQuorumLost', 'PghaCollectorFailed',
+                'PghaPostgresNoPrimary')
+    tests.append(test('The sync and async standbys lose power at 5m (scenario 13): pgdb1 is alone without quorum and stops PostgreSQL (no-quorum-policy=stop). With no quorate exporter left, pgdb1\'s view is believed. The cluster-wide PghaPacemakerNoQuorum replaces pgdb1\'s PghaCorosyncQuorumLost; pgdb1\'s PostgreSQL, stopped by Pacemaker, is no collector failure; PghaPostgresNoPrimary waits for the dead exporters (Pacemaker says it: no primary).',
                       [(healthy(), 5), (nq, 10)], al))
 
     # No DC.
@@ -320,6 +336,18 @@ def pacemaker_tests():
     tests.append(test('A failed start gives fail count INFINITY, which reaches even the default migration-threshold INFINITY (>=).',
                       [(fc(INF, INF), 10)], al, keep=FC))
 
+    lab3 = {'resource': 'postgresql', 'node': 'pgdb2'}
+    al = quiet('1m', 'PghaResourceFailCountRising') + quiet('5m', 'PghaResourceFailCountRising') + quiet('16m', 'PghaResourceFailCountRising')
+    tests.append(test('First deployment: the fail count is 1 (migration-threshold 3) from the first sample on. Nothing to compare with is not "rising".',
+                      [(fc(1), 20)], al, keep=FC))
+    al = quiet('26m', 'PghaResourceFailCountRising') + quiet('30m', 'PghaResourceFailCountRising')
+    tests.append(test('A monitoring gap: fail count 1 until 5m, no samples for 20 minutes, 1 again from 25m. Unchanged across the gap: not rising.',
+                      [(fc(1), 5), ({}, 20), (fc(1), 10)], al, keep=FC))
+    al = [fires('12m', 'PghaResourceFailCountRising', (lab3, 1))]
+    al += quiet('9m', 'PghaResourceFailCountRising')
+    tests.append(test('Fail count 1, cleaned up at 5m (0), failing again at 10m (1): rising, against the real lower sample of the last 15 minutes.',
+                      [(fc(1), 5), (fc(0), 5), (fc(1), 10)], al, keep=FC))
+
     # cli constraints.
     c = H()
     c['constraints'] = [('cli-ban-mspostgresql-on-pgdb1', 'mspostgresql', 'pgdb1', '', -INF),
@@ -347,7 +375,8 @@ def pgsql_tests():
     pg_a = {'pgdb1': pg_primary([('pgdb3', 'sync', 0)]), 'pgdb2': {'role': 'down'}, 'pgdb3': pg_standby()}
     al = quiet('8m', 'PghaPgsqlNoSyncStandby', 'PghaPgsqlNoFailoverCandidate', 'PghaPostgresNoSyncStandby',
                'PghaPostgresWritesBlocked', 'PghaPgsqlReceiverError', 'PghaPgsqlNoPrimary')
-    tests.append(test('The sync standby pgdb2\'s PostgreSQL is killed at 5m (scenario 7); the pgsql agent makes pgdb3 HS:sync 15 s later (lab: 4.5-5 s): no sync-standby alert.',
+    al += quiet('10m', 'PghaCollectorFailed', 'PghaPostgresDown')
+    tests.append(test('The sync standby pgdb2\'s PostgreSQL is killed at 5m (scenario 7); the pgsql agent makes pgdb3 HS:sync 15 s later (lab: 4.5-5 s): no sync-standby alert; pgdb2, banned and stopped by Pacemaker, is no collector failure.',
                       [(healthy(), 5), (cluster(pcmk=k, pg=pg_k), 0.25), (cluster(pcmk=after, pg=pg_a), 5)], al, keep=VIEW))
 
     # Sync lost, not replaced.
@@ -652,12 +681,151 @@ def recording_tests():
     return tests
 
 
-HEADER = """# promtool test rules for alerts/*.yml (run: promtool test rules alerts/tests/*.yml).
+# =================================================================== on-call
+CRITICAL = sorted(a for a, r in ALERTS.items() if r['labels']['severity'] == 'critical')
+
+
+def no_page(t, *but):
+    """No critical alert (nothing pages) at eval time t, except `but`."""
+    return quiet(t, *[a for a in CRITICAL if a not in but])
+
+
+def oncall_tests():
+    """What the on-call engineer receives, from the real exporter's scrapes
+    (alerts/testdata/exporter) and the PostgreSQL goldens: a page within 90 s
+    of losing a node at minimum quorum, losing the primary or losing the
+    monitoring; no page for planned actions; nothing but the stonith warning
+    on a healthy cluster."""
+    tests = []
+    H2 = real_healthy()
+
+    # The sync standby loses power (scenario 8).
+    lost = scrapes({'pgdb1': scrape('sync-standby-node-lost', 'pgdb1', pg='postgres/primary-idle-after-sync-move-pg15.prom', lost=['pgdb2']),
+                    'pgdb2': None,
+                    'pgdb3': scrape('sync-standby-node-lost', 'pgdb3', pg=STANDBY, lost=['pgdb2'])})
+    al = [fires('6m30s', 'PghaNodeLostAtMinimumQuorum', ({}, 0)),
+          fires('8m', 'PghaNodeOffline', ({'node': 'pgdb2'}, 0)),
+          fires('8m', 'PghaExporterDown', ({'instance': 'pgdb2:9732', 'node': 'pgdb2'}, 0))]
+    al += quiet('5m', 'PghaNodeLostAtMinimumQuorum')
+    al += no_page('8m', 'PghaNodeLostAtMinimumQuorum') + quiet('8m', 'PghaCollectorFailed')
+    tests.append(test('The sync standby pgdb2 loses power at 5m (scenario 8; the sync-standby-node-lost fixture: pgdb3 became HS:sync): the two survivors are at minimum quorum, a page within 90 s; PghaNodeOffline and PghaExporterDown name the node (node label: Alertmanager inhibits the second under the first).',
+                      [(H2, 5), (lost, 5)], al))
+
+    # The primary loses power, pgdb2 is promoted (scenario 3).
+    fo = scrapes({'pgdb1': None,
+                  'pgdb2': scrape('primary-node-lost-failover', 'pgdb2', pg='postgres/primary-idle-after-sync-move-pg15.prom', lost=['pgdb1']),
+                  'pgdb3': scrape('primary-node-lost-failover', 'pgdb3', pg=STANDBY, lost=['pgdb1'])})
+    al = [fires('6m30s', 'PghaNodeLostAtMinimumQuorum', ({}, 0)),
+          fires('8m', 'PghaNodeOffline', ({'node': 'pgdb1'}, 0))]
+    al += no_page('8m', 'PghaNodeLostAtMinimumQuorum')
+    tests.append(test('The primary pgdb1 loses power at 5m and pgdb2 is promoted (scenario 3; the primary-node-lost-failover fixture): a primary exists, but the cluster is at minimum quorum: that is the page, nothing else is critical.',
+                      [(H2, 5), (fo, 5)], al))
+
+    # Planned: the async standby put in standby (its PostgreSQL stopped by Pacemaker: the real scrape).
+    sb = scrapes({'pgdb1': scrape('node-standby', 'pgdb1', pg=PRIMARY, drop_standbys=('pgdb3',)),
+                  'pgdb2': scrape('node-standby', 'pgdb2', pg=STANDBY),
+                  'pgdb3': scrape('node-standby', 'pgdb3')})
+    al = [fires('40m', 'PghaNodeStandby', ({'node': 'pgdb3'}, 1))]
+    for t in ('6m30s', '10m', '40m'):
+        al += no_page(t) + quiet(t, 'PghaCollectorFailed', 'PghaPostgresDown', 'PghaExporterDown', 'PghaNodeOffline')
+    tests.append(test('Planned: pgdb3 is put in standby at 5m (the node-standby fixture; pgdb3\'s exporter really scrapes pgha_postgres_up 0 with its collector failing, because Pacemaker stopped PostgreSQL there): nobody is paged, no PghaCollectorFailed; PghaNodeStandby after 30 minutes.',
+                      [(H2, 5), (sb, 40)], al))
+
+    # Planned: maintenance-mode.
+    mm = scrapes({'pgdb1': scrape('maintenance-mode', 'pgdb1', pg=PRIMARY),
+                  'pgdb2': scrape('maintenance-mode', 'pgdb2', pg=STANDBY),
+                  'pgdb3': scrape('maintenance-mode', 'pgdb3', pg=STANDBY)})
+    al = [fires('25m', 'PghaClusterMaintenanceMode', ({}, 1))]
+    for t in ('6m30s', '25m'):
+        al += no_page(t) + quiet(t, 'PghaCollectorFailed', 'PghaPostgresDown')
+    tests.append(test('Planned: maintenance-mode=true from 5m (the maintenance-mode fixture): nobody is paged; the warning after 15 minutes.',
+                      [(H2, 5), (mm, 25)], al))
+
+    # Both standbys lose power: the survivor has no quorum and stops PostgreSQL (scenario 13).
+    nq = scrapes({'pgdb1': None, 'pgdb2': None,
+                  'pgdb3': scrape('no-quorum', 'pgdb3', lost=['pgdb1', 'pgdb2'], quorate=0)})
+    al = [fires('6m30s', 'PghaPacemakerNoQuorum', ({}, 0))]
+    al += quiet('10m', 'PghaCollectorFailed', 'PghaPostgresDown', 'PghaCorosyncQuorumLost', 'PghaNodeLostAtMinimumQuorum')
+    tests.append(test('pgdb1 and pgdb2 lose power at 5m (the no-quorum fixture: pgdb3 alone, PostgreSQL stopped by no-quorum-policy=stop, as its exporter really scrapes it): PghaPacemakerNoQuorum pages within 90 s; the survivor\'s stopped PostgreSQL is no collector failure.',
+                      [(H2, 5), (nq, 5)], al))
+
+    # Total outage: the cluster stack stopped on every node, PostgreSQL down everywhere.
+    stopped = scrapes({n: scrape('stack-stopped', 'pgdb1') for n in NODES})
+    al = [fires('6m30s', 'PghaPostgresNoPrimary', ({}, 0)),
+          fires('6m30s', 'PghaClusterUnmonitored', ({}, 0))]
+    al += quiet('10m', 'PghaCollectorFailed', 'PghaExporterDown', 'PghaPostgresDown')
+    tests.append(test('Pacemaker and corosync stop on every node at 5m and PostgreSQL with them (the recorded crm_mon and corosync "not running" answers: every collector fails, as the real exporter scrapes it): PghaPostgresNoPrimary (from PostgreSQL\'s own view) and PghaClusterUnmonitored page, once each; no per-exporter warnings. (The live exporter fails its Pacemaker collector only once the last snapshot is older than --crm.max-age, 30 s.)',
+                      [(H2, 5), (stopped, 5)], al))
+
+    # Every exporter down.
+    down = scrapes({n: None for n in NODES})
+    al = [fires('6m30s', 'PghaClusterUnmonitored', ({}, 0))]
+    al += quiet('10m', 'PghaExporterDown', 'PghaPostgresNoPrimary', 'PghaNodeLostAtMinimumQuorum')
+    tests.append(test('All three exporters stop answering at 5m: one PghaClusterUnmonitored page, not three PghaExporterDown warnings.',
+                      [(H2, 5), (down, 10)], al))
+
+    # Targets vanish from service discovery.
+    al = [fires('11m', 'PghaExporterTargetsMissing', ({'job': ''}, 1))]
+    al += quiet('9m', 'PghaExporterTargetsMissing') + quiet('11m', 'PghaClusterUnmonitored', 'PghaExporterDown')
+    tests.append(test('Service discovery drops every pgha target at 5m (their series end): absent() fires after 5 minutes; nothing else could.',
+                      [(H2, 5), ({}, 10)], al))
+    other = scrapes({'pgdb1': scrape('healthy', 'pgdb1', pg=PRIMARY), 'pgdb2': scrape('healthy', 'pgdb2', pg=STANDBY),
+                     'pgdb3': scrape('healthy', 'pgdb3', pg=STANDBY)}, job='pgha-b')
+    al = [fires('11m', 'PghaExporterTargetsMissing', ({'job': 'pgha-b'}, 1))]
+    al += quiet('9m', 'PghaExporterTargetsMissing')
+    tests.append(test('Two clusters in two jobs (pgha, pgha-b); the targets of pgha-b vanish at 5m: PghaExporterTargetsMissing for pgha-b while pgha is still scraped.',
+                      [({**H2, **other}, 5), (H2, 10)], al))
+
+    # A failover's seconds without a primary are no page.
+    f05 = real_cluster(pcmk=live('05-primary-postgres-killed-failover'), coro=COROSYNC_HEALTHY,
+                       pg={'pgdb1': 'postgres/down.prom', 'pgdb2': STANDBY,
+                           'pgdb3': 'postgres/primary-after-failover-pg15-pacemaker-agrees.prom'})
+    gap = real_cluster(pcmk=live('01-healthy'), coro=COROSYNC_HEALTHY,
+                       pg={'pgdb1': 'postgres/down.prom', 'pgdb2': STANDBY, 'pgdb3': STANDBY})
+    al = quiet('5m30s', 'PghaPostgresNoPrimary') + quiet('6m', 'PghaPostgresNoPrimary') + quiet('8m', 'PghaPostgresNoPrimary')
+    tests.append(test('The primary\'s PostgreSQL is killed at 5m (scenario 2): 30 s without any primary, then the 05 recording (pgdb3 promoted): no PghaPostgresNoPrimary.',
+                      [(real_cluster(pcmk=live('01-healthy'), coro=COROSYNC_HEALTHY, pg=PG_HEALTHY), 5), (gap, 0.5), (f05, 5)], al))
+
+    # Two clusters in one job.
+    cman = load_prom('corosync/cman_cman_tool-status_plus-nodes-F_rhel6.6_quorate.prom')
+    pg13 = load_prom('postgres/primary-pg13-quorum-slots-archive-failing.prom')
+    # The golden's server was initialised for the project's tests with the
+    # lab's identifier; another cluster's server has its own.
+    for k in [k for k in pg13 if k[0] == 'pgha_postgres_info']:
+        d = dict(k[1])
+        d['system_identifier'] = '7302554158362861234'
+        pg13[K('pgha_postgres_info', **d)] = pg13.pop(k)
+    alien = {BUILD_INFO: 1, **cman, **pg13,
+             K('pgha_scrape_collector_success', collector='corosync'): 1,
+             K('pgha_scrape_collector_success', collector='postgres'): 1}
+    mixed = {**H2, **scrapes({'other': alien}, instances={'other': 'rh66-node1:9732'})}
+    al = [fires('11m', 'PghaClusterIdentityConflict', ({}, 2))]
+    al += quiet('9m', 'PghaClusterIdentityConflict') + quiet('11m', 'PghaPostgresSplitBrain')
+    tests.append(test('An exporter of another cluster (the CMAN golden: cluster66, and a PostgreSQL 13 primary of another replication set) is scraped into job pgha from 5m, without a cluster label: PghaClusterIdentityConflict (2 names, 2 system identifiers); its primary, of another replication set, is no split brain.',
+                      [(H2, 5), (mixed, 10)], al))
+    return tests
+
+
+def healthy_2h_tests():
+    """Two hours of a healthy cluster, scraped and evaluated every minute
+    (a quarter of the evaluations of the 15 s files; nothing changes)."""
+    al = []
+    for t in ('30m', '60m', '120m'):
+        al += quiet(t, *[a for a in ALL if a != 'PghaStonithDisabled'])
+    al.append(fires('120m', 'PghaStonithDisabled', ({}, None)))
+    return [test('A healthy cluster (the healthy fixture as the three exporters scrape it, PostgreSQL primary on pgdb1, standbys on pgdb2 and pgdb3) for 2 hours: nothing fires but the stonith warning (fencing is disabled).',
+                 [(real_healthy(), 125)], al, step=60)]
+
+
+HEADER = """# promtool test rules for alerts/*.rules.yml (run: promtool test rules alerts/tests/*.yml).
+# Generated by alerts/tests/gen/gen_tests.py: do not edit, regenerate.
 # Input series are shaped as Prometheus scrapes them from the three exporters
-# (job "pgha", instances pgdb1:9732, pgdb2:9732, pgdb3:9732); the Pacemaker and
-# pgsql states are those of the live-pcmk-2.1.5-pgsql-4.12-pg15 recordings
-# (collector/testdata/pacemaker) unless a test says otherwise. A dead exporter
-# is a target whose series go stale, as after a failed scrape.
+# (job "pgha", instances pgdb1:9732, pgdb2:9732, pgdb3:9732): the real
+# exporter's scrapes (alerts/testdata/exporter), the collector goldens
+# (collector/testdata: the live-pcmk-2.1.5-pgsql-4.12-pg15 recordings, real
+# PostgreSQL servers) and states built after them; alerts/inputs_test.go
+# checks every series against the exporter's expositions. A dead exporter is
+# a target whose series go stale, as after a failed scrape.
 # Scenario numbers refer to docs/failover-scenarios.md.
 """
 write(f'{OUT}/healthy.yml', HEADER + '# Healthy clusters: nothing may fire.\n', healthy_tests())
@@ -666,4 +834,6 @@ write(f'{OUT}/pacemaker.yml', HEADER + '# Pacemaker: quorum, DC, nodes, resource
 write(f'{OUT}/pgsql.yml', HEADER + '# The pgsql resource agent\'s attributes.\n', pgsql_tests())
 write(f'{OUT}/postgres.yml', HEADER + '# PostgreSQL, per node.\n', postgres_tests())
 write(f'{OUT}/corosync.yml', HEADER + '# corosync.\n', corosync_tests())
+write(f'{OUT}/healthy-2h.yml', HEADER + '# A healthy cluster for 2 hours, one scrape and evaluation a minute.\n', healthy_2h_tests(), step=60)
+write(f'{OUT}/oncall.yml', HEADER + '# What the on-call engineer receives, from the real exporter\'s scrapes.\n', oncall_tests())
 write(f'{OUT}/recording.yml', HEADER + '# The recording rules\' cluster view.\n', recording_tests())

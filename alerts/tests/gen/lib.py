@@ -15,6 +15,14 @@ def inst(n):
     return f'{n}:9732'
 
 
+def K(__n, **labels):
+    return (__n, tuple(sorted(labels.items())))
+
+
+# pgha_exporter_build_info as alerts/testdata/exporter keeps it (labels blanked).
+BUILD_INFO = K('pgha_exporter_build_info', branch='', goarch='', goos='', goversion='', revision='', tags='', version='')
+
+
 def load_alerts():
     alerts = {}
     for f in sorted(glob.glob(os.path.join(ROOT, 'alerts', '*.yml'))):
@@ -100,10 +108,6 @@ RESOURCE_INFO = [
 ]
 
 
-def K(__n, **labels):
-    return (__n, tuple(sorted(labels.items())))
-
-
 def pcmk_series(s):
     """The cluster-wide Pacemaker series of one exporter (no job/instance yet)."""
     out = {}
@@ -115,6 +119,7 @@ def pcmk_series(s):
     if s.get('maint') is not None:
         out[K('pgha_pacemaker_maintenance_mode')] = s['maint']
     for n, st in s['nodes'].items():
+        out[K('pgha_pacemaker_node_info', node=n, id=NODE_ID[n], type='member')] = 1
         for f in ('online', 'standby', 'maintenance', 'unclean'):
             out[K('pgha_pacemaker_node_' + f, node=n)] = st[f]
     for ri in RESOURCE_INFO:
@@ -166,6 +171,12 @@ def healthy_pg():
             'pgdb2': pg_standby(), 'pgdb3': pg_standby()}
 
 
+# The lab's PostgreSQL 15 (collector/testdata/postgres/*-pg15.prom): one
+# replication set, one system identifier.
+PG15_INFO = {'server_version_num': '150018', 'system_identifier': '7441920011146264370',
+             'version': '15.18 (Debian 15.18-0+deb12u1)'}
+
+
 def pg_series(d):
     out = {}
     if d is None:
@@ -175,6 +186,7 @@ def pg_series(d):
         out[K('pgha_postgres_up')] = 0
         return out
     out[K('pgha_postgres_up')] = 1
+    out[K('pgha_postgres_info', **PG15_INFO)] = 1
     out[K('pgha_postgres_in_recovery')] = 1 if role == 'standby' else 0
     out[K('pgha_local_role_mismatch')] = d.get('mismatch', 0)
     out[K('pgha_postgres_archiver_failing')] = d.get('archiver_failing', 0)
@@ -213,6 +225,9 @@ def coro_series(d):
         return out
     out[K('pgha_corosync_quorate')] = d['quorate']
     out[K('pgha_corosync_members')] = len(d['members'])
+    # votequorum of a 3-node cluster, one vote each (the lab's quorumtool).
+    for t, v in (('expected', 3), ('highest_expected', 3), ('total', len(d['members'])), ('quorum', 2)):
+        out[K('pgha_corosync_votes', type=t)] = v
     for m in d['members']:
         out[K('pgha_corosync_member_info', node_id=NODE_ID[m], name=m)] = 1
     for (link, nid), v in d.get('links', {}).items():
@@ -239,23 +254,31 @@ def cluster(pcmk=None, views=None, pg=None, coro=None, alive=NODES, collectors=N
             snap[('up', tuple(sorted(base.items())))] = 1 if n in alive else 0
         if n not in alive:
             continue
-        ser = {}
+        ser = {BUILD_INFO: 1}
+        # Collector success as the exporter reports it: a collector whose
+        # state the test does not give is disabled (no series); PostgreSQL
+        # down is pgha_postgres_up 0 with success 0.
+        cols = {}
         view = (views or {}).get(n, pcmk)
         if view is not None:
             ser.update(pcmk_series(view))
             ser[K('pgha_pacemaker_local_node_info', node=n)] = 1
-        if pg is not None:
+            cols['pacemaker'] = 1
+        if pg is not None and pg.get(n) is not None:
             ser.update(pg_series(pg.get(n)))
-        if coro is not None:
+            cols['postgres'] = 0 if pg[n]['role'] == 'down' else 1
+        if coro is not None and coro.get(n) is not None:
             ser.update(coro_series(coro.get(n)))
-        cols = {'pacemaker': 1, 'corosync': 1, 'postgres': 1}
+            cols['corosync'] = 1
         cols.update((collectors or {}).get(n, {}))
         for c, v in cols.items():
             ser[K('pgha_scrape_collector_success', collector=c)] = v
         a = {'pacemaker': 5, 'corosync': 5}
         a.update((ages or {}).get(n, {}))
-        ser[K('pgha_pacemaker_snapshot_age_seconds')] = a['pacemaker']
-        ser[K('pgha_corosync_snapshot_age_seconds')] = a['corosync']
+        if 'pacemaker' in cols:
+            ser[K('pgha_pacemaker_snapshot_age_seconds')] = a['pacemaker']
+        if 'corosync' in cols:
+            ser[K('pgha_corosync_snapshot_age_seconds')] = a['corosync']
         for k, v in (extra or {}).get(n, {}).items():
             ser[k] = v
         for (name, labels), v in ser.items():
@@ -306,7 +329,7 @@ def series_values(tokens):
     return ' '.join(out)
 
 
-def timeline(phases):
+def timeline(phases, step=STEP_S):
     """phases: list of (snapshot, minutes). Returns promtool input_series."""
     keys = []
     seen = set()
@@ -317,7 +340,7 @@ def timeline(phases):
                 keys.append(k)
     steps = []
     for snap, minutes in phases:
-        steps.extend([snap] * int(minutes * 60 / STEP_S))
+        steps.extend([snap] * int(minutes * 60 / step))
     res = []
     for k in sorted(keys, key=lambda k: (k[0], k[1])):
         toks = []
@@ -387,6 +410,10 @@ def go_value(v):
 
 
 def render(tmpl, labels, value):
+    def with_(m):
+        return m.group(2) if labels.get(m.group(1)) else ''
+    tmpl = re.sub(r'\{\{ with \$labels\.(\w+) \}\}(.*?)\{\{ end \}\}', with_, tmpl)
+
     def sub(m):
         expr = m.group(1).strip()
         if expr == 'or $labels.cluster $labels.job':
@@ -407,16 +434,40 @@ def render(tmpl, labels, value):
 def exp_alert(alertname, labels, value=None):
     r = ALERTS[alertname]
     lab = {k: v for k, v in labels.items() if v != ''}
-    lab.setdefault('job', JOB)
+    if 'job' not in labels:
+        lab['job'] = JOB
     lab.update(r.get('labels', {}))
     ann = {k: render(v, lab, value) for k, v in r['annotations'].items()}
     return {'exp_labels': lab, 'exp_annotations': ann}
 
 
+# Alerts about one exporter's host: they join `node` from the exporter's
+# pgha_pacemaker_local_node_info (instance:pgha_node:info).
+PER_HOST = {a for a, r in ALERTS.items() if 'instance:pgha_node:info' in r['expr']}
+
+
 def fires(eval_time, alertname, *alerts):
-    """alerts: (labels, value) pairs."""
-    return {'eval_time': eval_time, 'alertname': alertname,
-            'exp_alerts': [exp_alert(alertname, l, v) for l, v in alerts]}
+    """alerts: (labels, value) pairs. The expected alerts are built by
+    finish(), which adds the `node` of per-host alerts."""
+    return {'eval_time': eval_time, 'alertname': alertname, '_raw': list(alerts)}
+
+
+def finish(alerts, nodes):
+    """nodes: instance -> the node its exporter reported (if it did)."""
+    out = []
+    for a in alerts:
+        a = dict(a)
+        raw = a.pop('_raw', None)
+        if raw is not None:
+            exp = []
+            for labels, value in raw:
+                labels = dict(labels)
+                if a['alertname'] in PER_HOST and labels.get('instance') in nodes:
+                    labels.setdefault('node', nodes[labels['instance']])
+                exp.append(exp_alert(a['alertname'], labels, value))
+            a['exp_alerts'] = exp
+        out.append(a)
+    return out
 
 
 def quiet(eval_time, *alertnames):
@@ -438,10 +489,11 @@ class Dumper(yaml.SafeDumper):
 Dumper.add_representer(Str, _str_rep)
 
 
-def write(path, header, tests):
-    doc = {'rule_files': ['../*.yml'], 'evaluation_interval': '15s', 'tests': []}
+def write(path, header, tests, step=STEP_S):
+    """step: the scrape and rule evaluation interval of the file, in seconds."""
+    doc = {'rule_files': ['../*.yml'], 'evaluation_interval': f'{step}s', 'tests': []}
     for t in tests:
-        tt = {'name': t['name'], 'interval': f'{STEP_S}s',
+        tt = {'name': t['name'], 'interval': f'{step}s',
               'input_series': [{'series': Str(s['series']), 'values': Str(s['values'])} for s in t['series']]}
         if t.get('alerts'):
             tt['alert_rule_test'] = t['alerts']
@@ -462,12 +514,13 @@ def write(path, header, tests):
 
 # ---------------------------------------------------------------- real recordings
 TD = os.path.join(ROOT, 'collector', 'testdata')
-LIVE = 'pacemaker/shared__live-pcmk-2.1.5-pgsql-4.12-pg15__{scen}__{node}__crm_mon.prom'
+LIVE = 'pacemaker/corpus__live-pcmk-2.1.5-pgsql-4.12-pg15__{scen}__{node}__crm_mon.prom'
 _line = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)$')
 _lab = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
 def load_prom(rel):
+    """An exposition file, relative to collector/testdata (or absolute)."""
     out = {}
     for line in open(os.path.join(TD, rel)):
         line = line.strip()
@@ -488,7 +541,7 @@ def real_cluster(pcmk=None, coro=None, pg=None, alive=NODES):
         snap[('up', tuple(sorted(base.items())))] = 1 if n in alive else 0
         if n not in alive:
             continue
-        ser = {}
+        ser = {BUILD_INFO: 1}
         cols = {}
         if pcmk and n in pcmk:
             ser.update({k: v for k, v in load_prom(pcmk[n]).items() if k[0] != 'pgha_pacemaker_local_node_info'})
@@ -501,7 +554,7 @@ def real_cluster(pcmk=None, coro=None, pg=None, alive=NODES):
             cols['corosync'] = 1
         if pg and n in pg:
             ser.update(load_prom(pg[n]))
-            cols['postgres'] = 1
+            cols['postgres'] = ser[K('pgha_postgres_up')]
         for c, v in cols.items():
             ser[K('pgha_scrape_collector_success', collector=c)] = v
         for (name, labels), v in ser.items():
@@ -520,3 +573,70 @@ COROSYNC_HEALTHY = {'pgdb1': 'corosync/live_05-primary-postgres-killed-failover_
                     'pgdb3': 'corosync/live_01-healthy_pgdb2.prom'}
 PG_HEALTHY = {'pgdb1': 'postgres/primary-healthy-pg15.prom', 'pgdb2': 'postgres/standby-healthy-pg15.prom',
               'pgdb3': 'postgres/standby-healthy-pg15.prom'}
+
+
+# ---------------------------------------------------------------- the real exporter's scrapes
+# alerts/testdata/exporter: whole scrapes of the pgha_exporter binary (made by
+# `go test ./alerts/ -run TestExporterExpositions -update`) over the generated
+# crm_mon fixtures as each node's exporter sees them, the lab's corosync
+# outputs and a PostgreSQL that is down.
+EXP = os.path.join(ROOT, 'alerts', 'testdata', 'exporter')
+
+
+def scrape(state, node, pg=None, drop_standbys=(), lost=(), quorate=None):
+    """One exporter's series from the recorded scrape <state>__<node>__pg-down.
+
+    pg: a PostgreSQL golden (collector/testdata/postgres, recorded from a real
+    server) standing in for the down PostgreSQL; drop_standbys: walsenders of
+    that golden to leave out (standbys that are gone). lost: nodes that left
+    the corosync membership (the lab's corosync outputs show all three
+    members; the votes, members and links of the others are adjusted to what
+    corosync-quorumtool prints then); quorate: this node's partition quorate.
+    """
+    path = os.path.join(EXP, f'{state}__{node}__pg-down.prom')
+    ser = load_prom(path)
+    if pg:
+        ser = {k: v for k, v in ser.items() if k[0] != 'pgha_postgres_up'}
+        gold = load_prom(pg)
+        gold = {k: v for k, v in gold.items() if dict(k[1]).get('application_name') not in drop_standbys}
+        ser.update(gold)
+        ser[K('pgha_scrape_collector_success', collector='postgres')] = gold[K('pgha_postgres_up')]
+    if lost or quorate is not None:
+        gone = {NODE_ID[n] for n in lost}
+        members = [n for n in NODES if n not in lost]
+        ser = {k: v for k, v in ser.items()
+               if not (k[0] in ('pgha_corosync_member_info', 'pgha_corosync_member_votes', 'pgha_corosync_member_qdevice')
+                       and dict(k[1])['node_id'] in gone)}
+        for k in list(ser):
+            if k[0] == 'pgha_corosync_link_connected' and dict(k[1])['node_id'] in gone:
+                ser[k] = 0
+        q = int(len(members) >= 2) if quorate is None else quorate
+        ser[K('pgha_corosync_members')] = len(members)
+        ser[K('pgha_corosync_votes', type='total')] = len(members)
+        ser[K('pgha_corosync_quorate')] = q
+        ser[K('pgha_corosync_quorum_flag', flag='quorate')] = q
+    return ser
+
+
+def scrapes(per_node, job=JOB, instances=None):
+    """per_node: {node: series or None (exporter down)} -> one snapshot."""
+    snap = {}
+    for n, ser in per_node.items():
+        base = {'job': job, 'instance': (instances or {}).get(n, inst(n))}
+        snap[('up', tuple(sorted(base.items())))] = 0 if ser is None else 1
+        for (name, labels), v in (ser or {}).items():
+            d = dict(labels)
+            d.update(base)
+            snap[(name, tuple(sorted(d.items())))] = v
+    return snap
+
+
+PRIMARY = 'postgres/primary-healthy-pg15.prom'
+STANDBY = 'postgres/standby-healthy-pg15.prom'
+
+
+def real_healthy():
+    """The healthy fixture as the three exporters scrape it, PostgreSQL up."""
+    return scrapes({'pgdb1': scrape('healthy', 'pgdb1', pg=PRIMARY),
+                    'pgdb2': scrape('healthy', 'pgdb2', pg=STANDBY),
+                    'pgdb3': scrape('healthy', 'pgdb3', pg=STANDBY)})

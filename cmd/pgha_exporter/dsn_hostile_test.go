@@ -1,0 +1,140 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pgha/pgha_exporter/pg"
+	"github.com/pgha/pgha_exporter/pg/pgtest"
+)
+
+// hostileDSN is a keyword/value DSN with password pw to a closed port.
+func hostileDSN(pw string, port int) string {
+	return fmt.Sprintf("host=127.0.0.1 port=%d user=pgha_monitor dbname=postgres password='%s'",
+		port, strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(pw))
+}
+
+func closedPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
+}
+
+const healthyMon = "--crm.mon-file=../../crm/testdata/generated/healthy/crm_mon.xml"
+
+// TestHostilePasswordCheck: check output (stdout and the log on stderr) for
+// a PostgreSQL that cannot be reached carries no fragment of the password,
+// is the same as with a plain password, and its PostgreSQL error is one line
+// of at most pg.MaxErrorLine characters.
+func TestHostilePasswordCheck(t *testing.T) {
+	port := closedPort(t)
+	check := func(pw string) string {
+		cmd := exec.Command(binary, "check", "replication", healthyMon)
+		cmd.Env = append(os.Environ(), pg.EnvDSN+"="+hostileDSN(pw, port))
+		out, _ := cmd.CombinedOutput()
+		return string(out)
+	}
+	ref := check(pgtest.ReferencePassword)
+	m := regexp.MustCompile(`PostgreSQL: (pg: connect to [^\n|]*)`).FindStringSubmatch(ref)
+	if m == nil {
+		t.Fatalf("no PostgreSQL connect error in the check output:\n%s", ref)
+	}
+	if n := utf8.RuneCountInString(m[1]); n > pg.MaxErrorLine || strings.Count(m[1], "dial") > 2 {
+		t.Errorf("PostgreSQL error of %d characters (max %d) or repeated:\n%s", n, pg.MaxErrorLine, m[1])
+	}
+	for _, pw := range pgtest.HostilePasswords {
+		if pw == "" {
+			continue
+		}
+		out := check(pw)
+		if l := pgtest.Leaks(out, ref, pw); len(l) > 0 {
+			t.Errorf("password %q: check output leaks %q:\n%s", pw, l, out)
+		}
+		if out != ref {
+			t.Errorf("password %q: check output differs from a plain password's:\n%s\nwant\n%s", pw, out, ref)
+		}
+	}
+}
+
+// runVolatile are the parts of the exporter's output that change from run to
+// run (times, durations, addresses of the test's own listener).
+var runVolatile = regexp.MustCompile(`ts=\S+|duration_seconds=\S+|[0-9.]+e[-+][0-9]+|\b[0-9]+\.[0-9]{3,}\b|127\.0\.0\.1:[0-9]+`)
+
+// TestHostilePasswordServe: the exporter's log, /metrics, the landing page
+// and /api/v1/snapshot after a failed connection carry no fragment of the
+// password.
+func TestHostilePasswordServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the exporter once per password")
+	}
+	port := closedPort(t)
+	serve := func(pw string) (logs, pages, lastError string) {
+		t.Setenv(pg.EnvDSN, hostileDSN(pw, port))
+		e := start(t, "http", healthyMon, "--no-collector.corosync")
+		defer e.stop(t)
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(e.logs.String(), "collector=postgres") {
+			_, _ = e.scrape(t, 5*time.Second)
+			if time.Now().After(deadline) {
+				t.Fatalf("no postgres collector error logged:\n%s", e.logs)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		var b strings.Builder
+		for _, path := range []string{"/", "/metrics", snapshotPath} {
+			resp, err := http.Get("http://" + e.addr + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			b.Write(body)
+			if path == snapshotPath {
+				if m := regexp.MustCompile(`"postgres":\{[^}]*"last_error":"((?:[^"\\]|\\.)*)"`).FindSubmatch(body); m != nil {
+					lastError = string(m[1])
+				}
+			}
+		}
+		e.stop(t)
+		return runVolatile.ReplaceAllString(e.logs.String(), "#"), runVolatile.ReplaceAllString(b.String(), "#"), lastError
+	}
+	refLogs, refPages, refErr := serve(pgtest.ReferencePassword)
+	if refErr == "" || !strings.Contains(refErr, "password=xxxxx") {
+		t.Fatalf("no postgres last_error in /api/v1/snapshot: %q", refErr)
+	}
+	for _, pw := range pgtest.HostilePasswords {
+		if pw == "" {
+			continue
+		}
+		logs, pages, lastError := serve(pw)
+		if l := pgtest.Leaks(logs, refLogs, pw); len(l) > 0 {
+			t.Errorf("password %q: the log leaks %q:\n%s", pw, l, logs)
+		}
+		if l := pgtest.Leaks(pages, refPages, pw); len(l) > 0 {
+			t.Errorf("password %q: the pages leak %q", pw, l)
+		}
+		// The connection summary up to the masked password must read the
+		// same; what follows is the network's answer, which another process
+		// taking the closed port over can change, so only the leak check
+		// above applies to it.
+		got, _, ok1 := strings.Cut(lastError, "password=xxxxx")
+		want, _, ok2 := strings.Cut(refErr, "password=xxxxx")
+		if !ok1 || !ok2 || got != want {
+			t.Errorf("password %q: last_error %q, want it to start like %q", pw, lastError, refErr)
+		}
+	}
+}

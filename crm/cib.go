@@ -1,9 +1,6 @@
 package crm
 
-import (
-	"bytes"
-	"fmt"
-)
+import "fmt"
 
 // ParseConstraints reads the rsc_location and the two-resource
 // rsc_colocation constraints from the output of `cibadmin --query --scope
@@ -133,6 +130,10 @@ func ParseClusterName(data []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return clusterName(cfg), nil
+}
+
+func clusterName(cfg *element) string {
 	name := ""
 	cfg.each("cluster_property_set", func(set *element) {
 		set.each("nvpair", func(nv *element) {
@@ -141,32 +142,54 @@ func ParseClusterName(data []byte) (string, error) {
 			}
 		})
 	})
-	return name, nil
+	return name
 }
 
-// parseCIB reads constraints and permanent node attributes from the outputs
-// of the two cibadmin queries, or from one whole CIB given twice (parsed
-// once).
-func parseCIB(consXML, nodesXML []byte) ([]LocationConstraint, []Colocation, map[string][]Attribute, error) {
-	consRoot, err := parseDOM(consXML)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("cib constraints: %w", err)
-	}
-	nodesRoot := consRoot
-	if !bytes.Equal(consXML, nodesXML) {
-		if nodesRoot, err = parseDOM(nodesXML); err != nil {
-			return nil, nil, nil, fmt.Errorf("cib nodes: %w", err)
+// cibSections is what a snapshot takes from the CIB.
+type cibSections struct {
+	locations   []LocationConstraint
+	colocations []Colocation
+	nodes       map[string][]Attribute
+	clusterName string
+}
+
+// parseCIB reads constraints, permanent node attributes and the cluster
+// name from the outputs of the three cibadmin queries, or from one whole CIB
+// given three times (parsed once).
+func parseCIB(consXML, nodesXML, configXML []byte) (cibSections, error) {
+	roots := map[string]*element{}
+	parse := func(data []byte, what string) (*element, error) {
+		if r, ok := roots[string(data)]; ok {
+			return r, nil
 		}
+		r, err := parseDOM(data)
+		if err != nil {
+			return nil, fmt.Errorf("cib %s: %w", what, err)
+		}
+		roots[string(data)] = r
+		return r, nil
 	}
-	cons, err := sectionOf(consRoot, "constraints")
-	if err != nil {
-		return nil, nil, nil, err
+	var out cibSections
+	for _, q := range []struct {
+		data []byte
+		name string
+		fill func(*element)
+	}{
+		{consXML, "constraints", func(e *element) { out.locations, out.colocations = locations(e), colocations(e) }},
+		{nodesXML, "nodes", func(e *element) { out.nodes = cibNodes(e) }},
+		{configXML, "crm_config", func(e *element) { out.clusterName = clusterName(e) }},
+	} {
+		root, err := parse(q.data, q.name)
+		if err != nil {
+			return cibSections{}, err
+		}
+		sec, err := sectionOf(root, q.name)
+		if err != nil {
+			return cibSections{}, err
+		}
+		q.fill(sec)
 	}
-	nodes, err := sectionOf(nodesRoot, "nodes")
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return locations(cons), colocations(cons), cibNodes(nodes), nil
+	return out, nil
 }
 
 // sectionOf returns the named section of a cibadmin --scope output or of a

@@ -112,13 +112,13 @@ type Source struct {
 const cibQuiet = 10 * time.Second
 
 // RefreshTimeout is the longest one Fetch can take: crm_mon, its legacy
-// fallback and the three cibadmin queries, each under its own Timeout, plus a
-// second of slack. A refresh deadline shorter than that would turn a slow
+// fallback and the three cibadmin queries, each under its own Timeout, plus
+// a second of slack. A refresh deadline shorter than that would turn a slow
 // crm_mon into a failed CIB query.
 func (s *Source) RefreshTimeout() time.Duration {
 	runs := 2
 	if s.MonFile == "" && s.CibadminPath != "" {
-		runs += 3 // constraints, nodes, crm_config
+		runs += 3
 	}
 	return time.Duration(runs)*s.Timeout + time.Second
 }
@@ -144,7 +144,7 @@ func (s *Source) Fetch(ctx context.Context) (*Snapshot, error) {
 	if same {
 		// The same crm_mon output with a last_change well before the last
 		// CIB query: the configuration has not been written since, and the
-		// two cibadmin runs are not needed.
+		// cibadmin runs are not needed.
 		if s.MonFile == "" && cibSettled(last, lastCIBAt) {
 			return last, nil
 		}
@@ -383,9 +383,9 @@ func (c *cibOutput) digest() [sha256.Size]byte {
 	return sum
 }
 
-// fetchCIB reads the constraints and permanent node attributes: from the
-// CIB file with --crm.mon-file, else with three cibadmin queries, else
-// nothing.
+// fetchCIB reads the constraints, permanent node attributes and cluster
+// properties: from the CIB file with --crm.mon-file, else with three
+// cibadmin queries, else nothing.
 func (s *Source) fetchCIB(ctx context.Context) *cibOutput {
 	out := &cibOutput{}
 	switch {
@@ -418,17 +418,12 @@ func (c *cibOutput) fill(snap *Snapshot) {
 	if c.cons == nil {
 		return
 	}
-	cons, colos, nodes, err := parseCIB(c.cons, c.nodes)
+	sec, err := parseCIB(c.cons, c.nodes, c.config)
 	if err != nil {
 		snap.CIBError = err.Error()
 		return
 	}
-	name, err := ParseClusterName(c.config)
-	if err != nil {
-		snap.CIBError = err.Error()
-		return
-	}
-	snap.Constraints, snap.Colocations, snap.CIBNodeAttributes, snap.ClusterName = cons, colos, nodes, name
+	snap.Constraints, snap.Colocations, snap.CIBNodeAttributes, snap.ClusterName = sec.locations, sec.colocations, sec.nodes, sec.clusterName
 }
 
 func (s *Source) cibadmin(ctx context.Context, scope string) ([]byte, error) {

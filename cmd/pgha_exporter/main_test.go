@@ -189,8 +189,11 @@ func alive(pid int) bool {
 func TestHungCrmMon(t *testing.T) {
 	script, calls, pids := fakeCrmMon(t, 1)
 	e := start(t, "http", "--crm.mon-path="+script, "--crm.cibadmin-path=", "--crm.node-name=pgdb1",
-		"--crm.refresh-interval=200ms", "--crm.timeout=700ms", "--crm.max-age=3s", "--no-collector.corosync", "--no-collector.postgres")
-	sawSuccess, sawStale := false, false
+		"--crm.refresh-interval=200ms", "--crm.timeout=2s", "--crm.max-age=3s", "--no-collector.corosync", "--no-collector.postgres")
+	// The first snapshot (a scrape waits for it at start-up), then scrapes
+	// that must not wait for the hung runs.
+	waitState(t, e, `pgha_scrape_collector_success{collector="pacemaker"} 1`)
+	sawSuccess, sawStale := true, false
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) && !(sawSuccess && sawStale) {
 		start := time.Now()

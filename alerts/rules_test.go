@@ -150,31 +150,6 @@ func TestRulesPromtool(t *testing.T) {
 	runPromtool(t, append([]string{"test", "rules"}, testFiles(t)...)...)
 }
 
-var (
-	promStringRE  = regexp.MustCompile("\"(?:[^\"\\\\]|\\\\.)*\"|'(?:[^'\\\\]|\\\\.)*'|`[^`]*`")
-	promCommentRE = regexp.MustCompile(`#[^\n]*`)
-	promRangeRE   = regexp.MustCompile(`\[[^\]]*\]`)
-	promMatcherRE = regexp.MustCompile(`\{[^}]*\}`)
-	promIdentRE   = regexp.MustCompile(`[A-Za-z_:][A-Za-z0-9_:]*`)
-)
-
-// seriesNames returns the pgha_* metric names and the recording rule names
-// (level:metric:operation, they contain a colon) a PromQL expression
-// selects. Strings, comments, ranges and label matchers are removed first, so
-// label names and values never count.
-func seriesNames(expr string) []string {
-	e := promStringRE.ReplaceAllString(expr, `""`)
-	e = promCommentRE.ReplaceAllString(e, "")
-	e = promRangeRE.ReplaceAllString(e, "[]")
-	e = promMatcherRE.ReplaceAllString(e, "{}")
-	var out []string
-	for _, id := range promIdentRE.FindAllString(e, -1) {
-		if strings.HasPrefix(id, "pgha_") || strings.Contains(id, ":") {
-			out = append(out, id)
-		}
-	}
-	return out
-}
 
 // TestRuleMetricsExported: every pgha_* name a rule reads is exported (it is
 // in an exposition the exporter produced) or is a recording rule.
@@ -192,7 +167,7 @@ func TestRuleMetricsExported(t *testing.T) {
 		if strings.TrimSpace(r.Expr) == "" {
 			t.Errorf("%s: rule %s%s has no expr", r.file, r.Alert, r.Record)
 		}
-		for _, n := range seriesNames(r.Expr) {
+		for _, n := range crmtest.SeriesNames(r.Expr) {
 			if exported[n] == nil && !recorded[n] {
 				missing[n] = append(missing[n], r.file+": "+r.Alert+r.Record)
 			}

@@ -190,31 +190,6 @@ func TestDashboards(t *testing.T) {
 	}
 }
 
-var (
-	promStringRE  = regexp.MustCompile("\"(?:[^\"\\\\]|\\\\.)*\"|'(?:[^'\\\\]|\\\\.)*'|`[^`]*`")
-	promCommentRE = regexp.MustCompile(`#[^\n]*`)
-	promRangeRE   = regexp.MustCompile(`\[[^\]]*\]`)
-	promMatcherRE = regexp.MustCompile(`\{[^}]*\}`)
-	promIdentRE   = regexp.MustCompile(`[A-Za-z_:][A-Za-z0-9_:]*`)
-)
-
-// seriesNames returns the pgha_* metric names and the recording rule names
-// (level:metric:operation, they contain a colon) a query selects. Strings,
-// comments, ranges and label matchers are removed first, so label names and
-// values never count.
-func seriesNames(expr string) []string {
-	e := promStringRE.ReplaceAllString(expr, `""`)
-	e = promCommentRE.ReplaceAllString(e, "")
-	e = promRangeRE.ReplaceAllString(e, "[]")
-	e = promMatcherRE.ReplaceAllString(e, "{}")
-	var out []string
-	for _, id := range promIdentRE.FindAllString(e, -1) {
-		if strings.HasPrefix(id, "pgha_") || strings.Contains(id, ":") {
-			out = append(out, id)
-		}
-	}
-	return out
-}
 
 // recordingRules reads the names of the recording rules of alerts/*.rules.yml.
 func recordingRules(t *testing.T) map[string]bool {
@@ -255,7 +230,7 @@ func TestDashboardMetricsExported(t *testing.T) {
 	missing := map[string][]string{}
 	for _, d := range loadDashboards(t) {
 		for _, q := range append(append([]dashQuery{}, d.queries...), d.varQueries...) {
-			for _, n := range seriesNames(q.expr) {
+			for _, n := range crmtest.SeriesNames(q.expr) {
 				if exported[n] == nil && !recorded[n] {
 					missing[n] = append(missing[n], d.file+": "+q.where)
 				}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -85,4 +86,30 @@ func LabelString(labels map[string]string) string {
 
 func strconvQuote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+}
+
+var (
+	promStringRE  = regexp.MustCompile("\"(?:[^\"\\\\]|\\\\.)*\"|'(?:[^'\\\\]|\\\\.)*'|`[^`]*`")
+	promCommentRE = regexp.MustCompile(`#[^\n]*`)
+	promRangeRE   = regexp.MustCompile(`\[[^\]]*\]`)
+	promMatcherRE = regexp.MustCompile(`\{[^}]*\}`)
+	promIdentRE   = regexp.MustCompile(`[A-Za-z_:][A-Za-z0-9_:]*`)
+)
+
+// SeriesNames returns the pgha_* metric names and the recording rule names
+// (level:metric:operation, they contain a colon) a PromQL expression (a rule
+// or a dashboard query) selects. Strings, comments, ranges and label
+// matchers are removed first, so label names and values never count.
+func SeriesNames(expr string) []string {
+	e := promStringRE.ReplaceAllString(expr, `""`)
+	e = promCommentRE.ReplaceAllString(e, "")
+	e = promRangeRE.ReplaceAllString(e, "[]")
+	e = promMatcherRE.ReplaceAllString(e, "{}")
+	var out []string
+	for _, id := range promIdentRE.FindAllString(e, -1) {
+		if strings.HasPrefix(id, "pgha_") || strings.Contains(id, ":") {
+			out = append(out, id)
+		}
+	}
+	return out
 }

@@ -150,7 +150,6 @@ func TestRulesPromtool(t *testing.T) {
 	runPromtool(t, append([]string{"test", "rules"}, testFiles(t)...)...)
 }
 
-
 // TestRuleMetricsExported: every pgha_* name a rule reads is exported (it is
 // in an exposition the exporter produced) or is a recording rule.
 func TestRuleMetricsExported(t *testing.T) {

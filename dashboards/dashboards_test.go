@@ -190,7 +190,6 @@ func TestDashboards(t *testing.T) {
 	}
 }
 
-
 // recordingRules reads the names of the recording rules of alerts/*.rules.yml.
 func recordingRules(t *testing.T) map[string]bool {
 	t.Helper()

@@ -351,7 +351,7 @@ func syncStandbyKilled(t *testing.T) {
 	waitAlertGone(t, "PghaResourceBannedByFailCount")
 	t0 := time.Now()
 	lab(t, time.Minute, "fault", "kill-postgres", victim)
-	metric := waitFor(t, victim+" no longer HS:sync", 60*time.Second, func() (bool, string) {
+	metric := waitFor(t, victim+" no longer HS:sync", 120*time.Second, func() (bool, string) {
 		return all([]string{"pgdb1"}, func(m map[string]*dto.MetricFamily) bool {
 			return pgsqlStatusOf(m, victim) != "HS:sync"
 		})

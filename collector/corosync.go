@@ -63,7 +63,7 @@ func NewCorosyncCollector(r *Refresher[*corosync.Status], maxAge time.Duration, 
 	return &corosyncCollector{
 		refresher: r, maxAge: maxAge, logger: logger, now: time.Now,
 		refresh:     newRefreshDescs(s, "corosync"),
-		info:        newDesc(s, "info", "Cluster stack (corosync or cman), corosync transport and ring id, value 1.", "stack", "transport", "ring_id"),
+		info:        newDesc(s, "info", "Cluster stack (corosync or cman) and corosync transport, value 1.", "stack", "transport"),
 		localNodeID: newDesc(s, "local_node_id", "Node id of the local node."),
 		quorate:     newDesc(s, "quorate", "Whether this node's partition has quorum (1) or not (0)."),
 		activityBlocked: newDesc(s, "activity_blocked",
@@ -133,11 +133,7 @@ func (c *corosyncCollector) blockFor(s *corosync.Status) *Block {
 }
 
 func (c *corosyncCollector) collectStatus(ch chan<- prometheus.Metric, s *corosync.Status) {
-	ringID := ""
-	if s.Quorum != nil {
-		ringID = s.Quorum.RingID
-	}
-	gauge(ch, c.info, 1, s.Stack, s.Transport, ringID)
+	gauge(ch, c.info, 1, s.Stack, s.Transport)
 	if s.LocalNodeID != nil {
 		gauge(ch, c.localNodeID, float64(*s.LocalNodeID))
 	}

@@ -36,8 +36,8 @@ type pacemakerDescs struct {
 	nodeInfo, nodeOnline, nodeStandby, nodeStandbyOnFail, nodeMaintenance, nodePending, nodeUnclean *prometheus.Desc
 	nodeShutdown, nodeExpectedUp, nodeIsDC, nodeResourcesRunning, nodeHealth, localNode             *prometheus.Desc
 
-	resourceInfo, resourceRole, resourceTargetRole, resourceActive, resourceFailed, resourceManaged *prometheus.Desc
-	resourceBlocked, resourceFailureIgnored, resourceOrphaned, cloneInfo, cloneInstances, primary   *prometheus.Desc
+	resourceInfo, resourceRole, resourceTargetRole, resourceActive, resourceFailed, resourceManaged              *prometheus.Desc
+	resourceBlocked, resourceFailureIgnored, resourceOrphaned, cloneInfo, cloneInstances, primary, lastPromotion *prometheus.Desc
 
 	failCount, migrationThreshold, lastFailure, failedActions, locationConstraint, cibQuery, clusterInfo *prometheus.Desc
 	ticketGranted, ticketStandby, fenceEvents                                                            *prometheus.Desc
@@ -93,6 +93,7 @@ func newPacemakerDescs() *pacemakerDescs {
 		resourceOrphaned:       newDesc(p, "resource_orphaned", "Whether the resource instance is orphaned (removed from the configuration but still active).", "resource", "node"),
 		cloneInfo:              newDesc(p, "clone_info", "Clone metadata: promotable (master/slave) or not, unique or anonymous.", "clone", "promotable", "unique"),
 		cloneInstances:         newDesc(p, "clone_instances", "Instances of a clone by role (promoted, unpromoted, started, stopped always present).", "clone", "role"),
+		lastPromotion:          newDesc(p, "last_promotion_timestamp_seconds", "Unix time of the clone's last successful promote in Pacemaker's operation history (last-rc-change), on the node named; absent while no reported node has one (offline nodes report no history). A change of value is a promotion: failover or switchover.", "clone", "node"),
 		primary:                newDesc(p, "primary", "1 for each node that is primary of a promotable clone: promoted there, the instance not failed, the node online and clean (the checks' rule).", "clone", "node"),
 
 		failCount:          newDesc(p, "failcount", "Fail count of the resource on the node, as crm_failcount reports it (summed over operations; +Inf for INFINITY). Named without the _count suffix Prometheus reserves for summaries and histograms.", rn...),
@@ -375,6 +376,9 @@ func resourceMetrics(d *pacemakerDescs, m *metricSet, st *crm.Status) {
 		if c.Promotable {
 			for _, n := range st.Primaries(c.ID) {
 				m.gauge(d.primary, 1, c.ID, n)
+			}
+			if p, ok := st.LastPromotion(c.ID); ok {
+				m.gauge(d.lastPromotion, unixSeconds(p.At), c.ID, p.Node)
 			}
 		}
 	}

@@ -47,11 +47,17 @@ type Refresher[T any] struct {
 	stopped     chan struct{}
 }
 
-// NewRefresher builds a refresher; call Start to begin.
-func NewRefresher[T any](name string, interval, timeout time.Duration, fetch Fetcher[T], logger log.Logger) *Refresher[T] {
+// NewRefresher builds a refresher; call Start to begin. The failure counter
+// of each of reasons (the source's known ones) starts at 0, so that rate()
+// and increase() see the first failure of each.
+func NewRefresher[T any](name string, interval, timeout time.Duration, fetch Fetcher[T], logger log.Logger, reasons ...string) *Refresher[T] {
+	failures := map[string]uint64{}
+	for _, r := range reasons {
+		failures[r] = 0
+	}
 	return &Refresher[T]{
 		name: name, interval: interval, timeout: timeout, fetch: fetch, logger: logger,
-		now: time.Now, failures: map[string]uint64{}, firstDone: make(chan struct{}), stopped: make(chan struct{}),
+		now: time.Now, failures: failures, firstDone: make(chan struct{}), stopped: make(chan struct{}),
 	}
 }
 

@@ -1,6 +1,8 @@
 package crm
 
 import (
+	"time"
+
 	"slices"
 	"strings"
 )
@@ -288,6 +290,37 @@ func (s *Status) Primaries(clone string) []string {
 		}
 	}
 	return out
+}
+
+// Promotion is the last successful promote of a clone that Pacemaker's
+// operation history shows: on which node and when (last-rc-change).
+type Promotion struct {
+	Node string
+	At   time.Time
+}
+
+// LastPromotion returns the most recent successful promote of any instance
+// of clone in the operation history of the nodes crm_mon reports (offline
+// nodes have none), or ok false when there is none. The failover event of the
+// checks and the last-promotion metric both come from it.
+func (s *Status) LastPromotion(clone string) (p Promotion, ok bool) {
+	members := map[string]bool{}
+	for _, r := range s.Resources {
+		if r.Clone == clone {
+			members[r.BaseID()] = true
+		}
+	}
+	for _, h := range s.History {
+		if !members[StripInstance(h.Resource)] {
+			continue
+		}
+		for _, op := range h.Operations {
+			if op.Task == "promote" && op.RC != nil && *op.RC == 0 && op.LastRCChange.After(p.At) {
+				p, ok = Promotion{Node: h.Node, At: op.LastRCChange}, true
+			}
+		}
+	}
+	return p, ok
 }
 
 // CloneOf returns the clone a primitive runs in ("" when it is not cloned).

@@ -32,6 +32,11 @@ const (
 // Stages lists every stage in a stable order (for one-series-per-state metrics).
 var Stages = []Stage{StageOK, StageNoDC, StageNoCIB, StageNotConnected, StageNoPrivileges, StageError}
 
+// FailureReasons are every Reason an *Error of this package can give, in
+// the order the refresh failure counters list them (each starts at 0).
+var FailureReasons = []string{"error", string(StageNoPrivileges), "missing_binary", string(StageNoCIB),
+	"no_summary", string(StageNotConnected), "output_too_large", "parse_error", "read_error", "timeout"}
+
 // Error is a failed crm_mon/cibadmin run; Reason classifies it.
 type Error struct {
 	Stage  Stage

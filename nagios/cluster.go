@@ -238,17 +238,11 @@ func failoverFindings(r *Result, st *crm.Status, promoted map[string][]string) {
 		if !lost {
 			continue
 		}
-		var last time.Time
-		for _, h := range st.History {
-			if h.Node != nodes[0] || !members[crm.StripInstance(h.Resource)] {
-				continue
-			}
-			for _, op := range h.Operations {
-				if op.Task == "promote" && op.RC != nil && *op.RC == 0 && op.LastRCChange.After(last) {
-					last = op.LastRCChange
-				}
-			}
+		p, ok := st.LastPromotion(clone)
+		if !ok || p.Node != nodes[0] {
+			continue
 		}
+		last := p.At
 		if age := now.Sub(last); !last.IsZero() && age >= 0 && age <= FailoverWindow {
 			r.Event(Warning, "failover: new primary %s (%s promoted %s ago, at %s)", nodes[0], clone, age.Round(time.Second), last.Format("15:04:05"))
 		}

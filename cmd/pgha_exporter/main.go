@@ -34,6 +34,7 @@ type config struct {
 	web                 *web.FlagConfig
 	telemetryPath       string
 	maxRequests         int
+	gomaxprocs          int
 	collectors          map[string]*bool
 
 	crmMonPath, crmMonFile, cibadminPath, cibFile, crmNodePath, nodeName, include string
@@ -74,6 +75,8 @@ exporter on every cluster node.`)
 	c.web = kingpinflag.AddFlags(app, defaultListen)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.telemetryPath)
 	app.Flag("web.max-requests", "Maximum number of parallel scrapes (0 disables the limit).").Default("40").IntVar(&c.maxRequests)
+	app.Flag("runtime.gomaxprocs", "CPUs the Go runtime runs on at once (GOMAXPROCS). 1 keeps an idle exporter from waking a second thread for every crm_mon run (half the idle CPU, docs/performance.md); a scrape is served on one CPU either way.").
+		Envar("GOMAXPROCS").Default("1").IntVar(&c.gomaxprocs)
 	for _, info := range collector.Known {
 		def := "false"
 		if info.DefaultEnabled {
@@ -119,7 +122,7 @@ exporter on every cluster node.`)
 // serveOnly are the flags the check command never reads; its --help leaves
 // them out (they stay accepted, so one configuration file serves both).
 var serveOnly = []string{"web.listen-address", "web.systemd-socket", "web.config.file", "web.telemetry-path",
-	"web.max-requests", "crm.refresh-interval", "crm.timeout", "corosync.refresh-interval", "corosync.timeout"}
+	"web.max-requests", "runtime.gomaxprocs", "crm.refresh-interval", "crm.timeout", "corosync.refresh-interval", "corosync.timeout"}
 
 func hideServeFlags(app *kingpin.Application) {
 	for _, name := range serveOnly {
@@ -132,6 +135,9 @@ func hideServeFlags(app *kingpin.Application) {
 // maxRequestsLimit bounds --web.max-requests: beyond it the "limit" limits
 // nothing and only hides a typo (1e99).
 const maxRequestsLimit = 10000
+
+// maxProcsLimit bounds --runtime.gomaxprocs.
+const maxProcsLimit = 1024
 
 // validate refuses values that parse but make no sense, naming the flag.
 func (c *config) validate() error {
@@ -154,6 +160,9 @@ func (c *config) validate() error {
 		if d.v < 0 {
 			return fmt.Errorf("%s=%s: must not be negative", d.flag, d.v)
 		}
+	}
+	if c.gomaxprocs < 1 || c.gomaxprocs > maxProcsLimit {
+		return fmt.Errorf("--runtime.gomaxprocs=%d: must be between 1 and %d", c.gomaxprocs, maxProcsLimit)
 	}
 	if c.maxRequests < 0 || c.maxRequests > maxRequestsLimit {
 		return fmt.Errorf("--web.max-requests=%d: must be between 0 (no limit) and %d", c.maxRequests, maxRequestsLimit)

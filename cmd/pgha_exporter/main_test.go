@@ -30,6 +30,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/pgha/pgha_exporter/crm"
+	"github.com/pgha/pgha_exporter/crm/corosync"
 	"github.com/pgha/pgha_exporter/crm/crmtest"
 )
 
@@ -671,5 +673,31 @@ func TestCheckHelpListsItsFlags(t *testing.T) {
 	run([]string{"--help"}, &serveHelp, io.Discard)
 	if !strings.Contains(serveHelp.String(), "--web.listen-address") {
 		t.Errorf("serve --help lost --web.listen-address:\n%s", serveHelp.String())
+	}
+}
+
+// TestRefreshFailureCountersStartAtZero: every failure reason of both
+// refreshed sources is exported at 0 before any failure, so that increase()
+// sees the first one (a counter that appears at 1 has no increase).
+func TestRefreshFailureCountersStartAtZero(t *testing.T) {
+	corpus := crmtest.Corpus(t)
+	e := start(t, "http", "--crm.mon-file="+filepath.Join(corpus, healthy, "crm_mon.xml"),
+		"--crm.cib-file="+filepath.Join(corpus, healthy, "cibadmin-Q.xml"), "--crm.node-name=pgdb1",
+		"--corosync.stack=corosync", "--corosync.cfgtool-path=/nonexistent/corosync-cfgtool",
+		"--corosync.quorumtool-path=/nonexistent/corosync-quorumtool", "--no-collector.postgres")
+	body := waitState(t, e, `pgha_corosync_refresh_failures_total{reason="missing_binary"} 1`)
+	for _, r := range crm.FailureReasons {
+		if v, ok := metricValue(body, `pgha_pacemaker_refresh_failures_total{reason="`+r+`"}`); !ok || v != 0 {
+			t.Errorf("pacemaker reason %s: %v (present %v), want 0", r, v, ok)
+		}
+	}
+	for _, r := range corosync.FailureReasons {
+		want := 0.0
+		if r == "missing_binary" {
+			want = 1
+		}
+		if v, ok := metricValue(body, `pgha_corosync_refresh_failures_total{reason="`+r+`"}`); !ok || v != want {
+			t.Errorf("corosync reason %s: %v (present %v), want %v", r, v, ok, want)
+		}
 	}
 }

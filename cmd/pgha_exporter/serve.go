@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -44,6 +45,7 @@ const (
 )
 
 func serve(c *config, stderr io.Writer) int {
+	runtime.GOMAXPROCS(c.gomaxprocs)
 	logger, slogger, closeLog, err := newAsyncLogger(stderr, c.logLevel, c.logFormat)
 	if err != nil {
 		fmt.Fprintf(stderr, "pgha_exporter: %v\n", err)
@@ -195,7 +197,7 @@ func startPacemaker(ctx context.Context, c *config, logger log.Logger) (*collect
 		}
 	}
 	src := crmSource(c, node, c.crmTimeout)
-	ref := collector.NewRefresher("crm_mon", c.crmRefresh, src.RefreshTimeout(), src.Fetch, logger)
+	ref := collector.NewRefresher("crm_mon", c.crmRefresh, src.RefreshTimeout(), src.Fetch, logger, crm.FailureReasons...)
 	ref.Start(ctx)
 	level.Info(logger).Log("msg", "pacemaker collector", "local_node", node, "refresh_interval", c.crmRefresh, "timeout", c.crmTimeout, "max_age", c.crmMaxAge)
 	return ref, src.RefreshTimeout()
@@ -205,7 +207,7 @@ func startCorosync(ctx context.Context, c *config, logger log.Logger) (*collecto
 	src := corosyncSource(c, c.corosyncTimeout)
 	// One refresh may run up to four commands (detection, fallback, -p retry).
 	refreshTimeout := 4*c.corosyncTimeout + time.Second
-	ref := collector.NewRefresher("corosync", c.corosyncRefresh, refreshTimeout, src.Fetch, logger)
+	ref := collector.NewRefresher("corosync", c.corosyncRefresh, refreshTimeout, src.Fetch, logger, corosync.FailureReasons...)
 	ref.Start(ctx)
 	go func() {
 		// Say once, clearly, when a tool is missing; the collector keeps

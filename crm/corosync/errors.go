@@ -59,9 +59,13 @@ func (e *Error) Unwrap() []error {
 	return []error{e.Kind, e.Err}
 }
 
-// Reason classifies the error for the refresh_failures_total{reason} counter:
-// not_running, permission_denied, missing_binary, parse_error, timeout,
-// output_too_large or tool_error.
+// FailureReasons are every Reason an *Error can give (the refresh failure
+// counters start at 0 for each).
+var FailureReasons = []string{"missing_binary", "not_running", "output_too_large", "parse_error",
+	"permission_denied", "timeout", "tool_error"}
+
+// Reason classifies the error for the refresh failure counter (one of
+// FailureReasons).
 func (e *Error) Reason() string {
 	switch {
 	case e.Kind == ErrNotRunning:

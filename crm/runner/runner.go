@@ -11,8 +11,11 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // DefaultMaxOutput caps stdout of one command. crm_mon prints about 370 KB
@@ -68,12 +71,13 @@ type Runner interface {
 // Exec is the real Runner.
 type Exec struct{}
 
-// readCapped reads r until EOF, an error or its deadline, keeping at most
+// readCapped reads r until EOF, an error or its deadline, into a buffer of
+// initial bytes (> 0) at first, keeping at most
 // max bytes. The buffer grows by doubling up to max, never beyond, so memory
 // stays bounded by the cap whatever the command prints. When more than max
 // bytes come, onFull (if set) is called once and the rest is discarded.
-func readCapped(r io.Reader, max int, onFull func()) (buf []byte, overflow bool) {
-	buf = make([]byte, 0, min(32<<10, max))
+func readCapped(r io.Reader, max, initial int, onFull func()) (buf []byte, overflow bool) {
+	buf = make([]byte, 0, min(initial, max))
 	var scratch [4096]byte
 	for {
 		if len(buf) == cap(buf) && len(buf) < max {
@@ -106,6 +110,12 @@ func readCapped(r io.Reader, max int, onFull func()) (buf []byte, overflow bool)
 // the command itself has exited, whatever is left of its group (a child
 // that kept stdout open) is killed too: a tool that exited with its complete
 // output is a finished run, not one to wait for.
+//
+// It forks and execs directly (syscall.ForkExec, pipes made with O_CLOEXEC)
+// rather than through os/exec: a refresh of an idle cluster is one crm_mon
+// run every few seconds, and os/exec's extra work per run (a /dev/null open,
+// a pidfd, its goroutines) cost the exporter more CPU than everything else
+// it does while nothing changes (docs/performance.md).
 func (Exec) Run(ctx context.Context, c Command) (Result, error) {
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -116,67 +126,78 @@ func (Exec) Run(ctx context.Context, c Command) (Result, error) {
 	if max <= 0 {
 		max = DefaultMaxOutput
 	}
-	cmd := exec.Command(c.Path, c.Args...)
-	cmd.Env = append(environ(), "LC_ALL=C", "LANG=C")
-	cmd.Env = append(cmd.Env, c.Env...)
-	cmd.Stdin = nil
-	// Its own group, so that one kill reaches its children; and killed if
-	// the exporter dies without a chance to clean up (SIGKILL, a crash).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-
-	outR, outW, err := os.Pipe()
+	path := c.Path
+	if !strings.Contains(path, "/") {
+		lp, err := exec.LookPath(path)
+		if err != nil {
+			return Result{ExitCode: -1}, fmt.Errorf("%s: %w", c.Path, err)
+		}
+		path = lp
+	}
+	null, err := devNull()
 	if err != nil {
 		return Result{ExitCode: -1}, fmt.Errorf("%s: %w", c.Path, err)
 	}
-	errR, errW, err := os.Pipe()
+	outR, outW, err := pipe()
 	if err != nil {
-		outR.Close()
-		outW.Close()
 		return Result{ExitCode: -1}, fmt.Errorf("%s: %w", c.Path, err)
 	}
 	defer outR.Close()
-	defer errR.Close()
-	// *os.File streams go to the child as they are: Wait returns as soon as
-	// the command exits, whoever else holds the pipes.
-	cmd.Stdout, cmd.Stderr = outW, errW
-
-	start := time.Now()
-	err = cmd.Start()
-	outW.Close()
-	errW.Close()
+	errR, errW, err := pipe()
 	if err != nil {
+		syscall.Close(outW)
 		return Result{ExitCode: -1}, fmt.Errorf("%s: %w", c.Path, err)
+	}
+	defer errR.Close()
+
+	env := append(environ(), "LC_ALL=C", "LANG=C")
+	env = append(env, c.Env...)
+	start := time.Now()
+	pid, err := syscall.ForkExec(path, append([]string{c.Path}, c.Args...), &syscall.ProcAttr{
+		Env:   env,
+		Files: []uintptr{uintptr(null), uintptr(outW), uintptr(errW)},
+		// Its own group, so that one kill reaches its children; and killed
+		// if the exporter dies without a chance to clean up (SIGKILL, a crash).
+		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+	})
+	syscall.Close(outW)
+	syscall.Close(errW)
+	if err != nil {
+		return Result{ExitCode: -1}, fmt.Errorf("%s: %w", c.Path, &os.PathError{Op: "fork/exec", Path: c.Path, Err: err})
 	}
 	overflow := make(chan struct{})
 	outc, errc := make(chan []byte, 1), make(chan []byte, 1)
 	go func() {
-		b, _ := readCapped(outR, max, func() { close(overflow) })
+		b, _ := readCapped(outR, max, 32<<10, func() { close(overflow) })
 		outc <- b
 	}()
 	go func() {
-		b, _ := readCapped(errR, MaxStderr, nil)
+		b, _ := readCapped(errR, MaxStderr, 512, nil)
 		errc <- b
 	}()
+	// The command is waited for without being reaped: while it is a zombie
+	// its pid, which is also its process group's id, cannot be reused, so
+	// the group kills below reach only what this run started.
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { done <- waitExited(pid) }()
 
-	var cause, waitErr error
+	var cause error
 	select {
-	case waitErr = <-done:
+	case <-done:
 	case <-ctx.Done():
 		cause = ErrTimeout
 		if errors.Is(ctx.Err(), context.Canceled) {
 			cause = ctx.Err()
 		}
-		killGroup(cmd.Process.Pid)
-		waitErr = <-done
+		killGroup(pid)
+		<-done
 	case <-overflow:
 		cause = ErrOutputTooLarge
-		killGroup(cmd.Process.Pid)
-		waitErr = <-done
+		killGroup(pid)
+		<-done
 	}
-	// The command is gone; what remains of its group only holds the pipes.
-	killGroup(cmd.Process.Pid)
+	killGroup(pid)
+	status, waitErr := reap(pid)
 	grace := time.Now().Add(orphanGrace)
 	_ = outR.SetReadDeadline(grace)
 	_ = errR.SetReadDeadline(grace)
@@ -187,17 +208,99 @@ func (Exec) Run(ctx context.Context, c Command) (Result, error) {
 	default:
 	}
 	res := Result{Stdout: stdout, Stderr: stderr, ExitCode: -1, Duration: time.Since(start)}
-	if cmd.ProcessState != nil {
-		res.ExitCode = cmd.ProcessState.ExitCode()
+	if waitErr == nil && status.Exited() {
+		res.ExitCode = status.ExitStatus()
 	}
 	if cause != nil {
 		return res, fmt.Errorf("%s: %w after %s", c.String(), cause, res.Duration.Round(time.Millisecond))
 	}
-	var exitErr *exec.ExitError
-	if waitErr != nil && !errors.As(waitErr, &exitErr) {
+	if waitErr != nil {
 		return res, fmt.Errorf("%s: %w", c.String(), waitErr)
 	}
 	return res, nil
+}
+
+// pipe makes a pipe whose read end is a pollable *os.File (so reads honour
+// deadlines) and whose write end, for the child, is a blocking descriptor.
+// Both are close-on-exec: ForkExec dups the child's end onto 1 or 2.
+func pipe() (*os.File, int, error) {
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		return nil, -1, err
+	}
+	if err := syscall.SetNonblock(p[0], true); err != nil {
+		syscall.Close(p[0])
+		syscall.Close(p[1])
+		return nil, -1, err
+	}
+	return os.NewFile(uintptr(p[0]), "pipe"), p[1], nil
+}
+
+var null struct {
+	once sync.Once
+	fd   int
+	err  error
+}
+
+// devNull is the children's stdin: /dev/null, opened once and kept.
+func devNull() (int, error) {
+	null.once.Do(func() {
+		null.fd, null.err = syscall.Open(os.DevNull, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	})
+	return null.fd, null.err
+}
+
+// waitExited returns once pid has exited, leaving it to be reaped. It waits
+// on a pidfd through the runtime's poller, so that no thread sits in a
+// blocking wait while the command runs (such a thread keeps the runtime's
+// monitor thread waking every few milliseconds: most of an idle exporter's
+// CPU). Kernels without pidfd_open (before 5.3, EL6's 2.6.32) get the
+// blocking wait.
+func waitExited(pid int) error {
+	if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+		if err := syscall.SetNonblock(fd, true); err != nil {
+			syscall.Close(fd)
+		} else {
+			f := os.NewFile(uintptr(fd), "pidfd")
+			defer f.Close()
+			if rc, err := f.SyscallConn(); err == nil {
+				var werr error
+				err = rc.Read(func(fd uintptr) bool {
+					// With WNOHANG and nothing to report, the kernel
+					// leaves si_signo 0; an exited child has SIGCHLD.
+					var info unix.Siginfo
+					werr = unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOWAIT|unix.WNOHANG, nil)
+					return werr != nil && werr != syscall.EINTR || werr == nil && info.Signo != 0
+				})
+				if err == nil {
+					return werr
+				}
+			}
+		}
+	}
+	return waitBlocking(pid)
+}
+
+// waitBlocking blocks until pid has exited, leaving it to be reaped.
+func waitBlocking(pid int) error {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+}
+
+// reap collects pid's exit status.
+func reap(pid int) (syscall.WaitStatus, error) {
+	var ws syscall.WaitStatus
+	for {
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		if err != syscall.EINTR {
+			return ws, err
+		}
+	}
 }
 
 func killGroup(pid int) {

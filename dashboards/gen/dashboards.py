@@ -7,6 +7,18 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 
 DS = {'type': 'prometheus', 'uid': '${datasource}'}
 
+# Import and provisioning both work (dashboards/README.md, "Data source"):
+# every panel, query variable and annotation uses the `datasource` variable;
+# the UI import asks for DS_PROMETHEUS (__inputs) and writes the chosen data
+# source's uid into every "${DS_PROMETHEUS}" string, which appears only as the
+# variable's current value. File provisioning substitutes nothing: the
+# variable's current value then matches no data source and Grafana selects
+# the first Prometheus data source instead.
+DS_INPUT = 'DS_PROMETHEUS'
+INPUTS = [{'name': DS_INPUT, 'label': 'Prometheus', 'description': 'The Prometheus that scrapes pgha_exporter (and evaluates the rules of alerts/)',
+           'type': 'datasource', 'pluginId': 'prometheus', 'pluginName': 'Prometheus'}]
+PANEL_NAMES = {'stat': 'Stat', 'table': 'Table', 'timeseries': 'Time series', 'state-timeline': 'State timeline'}
+
 
 class Dash:
     def __init__(self):
@@ -110,7 +122,7 @@ def timeline(d, title, targets, w=24, h=6, description='', mappings=None):
 
 def var_ds():
     return {'name': 'datasource', 'label': 'Data source', 'type': 'datasource', 'query': 'prometheus',
-            'current': {}, 'hide': 0, 'refresh': 1, 'regex': '', 'options': [], 'includeAll': False, 'multi': False}
+            'current': {'selected': False, 'text': '${%s}' % DS_INPUT, 'value': '${%s}' % DS_INPUT}, 'hide': 0, 'refresh': 1, 'regex': '', 'options': [], 'includeAll': False, 'multi': False}
 
 
 def var_query(name, label, query, multi=False, include_all=False, all_value=None):
@@ -123,15 +135,32 @@ def var_query(name, label, query, multi=False, include_all=False, all_value=None
     return v
 
 
-def dashboard(uid, title, description, panels, variables, links):
+def requires(panels):
+    types = sorted({p['type'] for p in panels if p['type'] != 'row'})
+    return ([{'type': 'grafana', 'id': 'grafana', 'name': 'Grafana', 'version': '10.0.0'},
+             {'type': 'datasource', 'id': 'prometheus', 'name': 'Prometheus', 'version': '1.0.0'}] +
+            [{'type': 'panel', 'id': t, 'name': PANEL_NAMES[t], 'version': ''} for t in types])
+
+
+def annotation(name, expr, title, text, tags, color, use_value_for_time=False, step='1m'):
+    """A Prometheus annotation query: every sample the expression returns
+    marks its time (with use_value_for_time, the time in ms that the sample's
+    value holds)."""
+    return {'name': name, 'datasource': DS, 'enable': True, 'hide': False, 'iconColor': color,
+            'expr': expr, 'step': step, 'titleFormat': title, 'textFormat': text, 'tagKeys': tags,
+            'useValueForTime': use_value_for_time}
+
+
+def dashboard(uid, title, description, panels, variables, links, annotations=()):
     return {
+        '__inputs': INPUTS, '__requires': requires(panels),
         'uid': uid, 'title': title, 'description': description,
         'tags': ['pgha', 'pacemaker', 'postgresql'],
         'schemaVersion': 39, 'version': 1, 'editable': True, 'graphTooltip': 1,
         'time': {'from': 'now-6h', 'to': 'now'}, 'refresh': '30s', 'timezone': '',
         'annotations': {'list': [{'builtIn': 1, 'datasource': {'type': 'grafana', 'uid': '-- Grafana --'},
                                   'enable': True, 'hide': True, 'iconColor': 'rgba(0, 211, 255, 1)',
-                                  'name': 'Annotations & Alerts', 'type': 'dashboard'}]},
+                                  'name': 'Annotations & Alerts', 'type': 'dashboard'}] + list(annotations)},
         'templating': {'list': variables},
         'links': links,
         'panels': panels,
@@ -141,6 +170,22 @@ def dashboard(uid, title, description, panels, variables, links):
 
 J = 'job=~"$job"'
 JI = 'job=~"$job", instance=~"$instance"'
+
+
+def node_of(sel):
+    """One series per exporter target with its cluster node's name in
+    `node`: the recording rule instance:pgha_node:info (which remembers the
+    name while the exporter is down), else the exporter's own
+    pgha_pacemaker_local_node_info (rules not loaded), else the target's
+    address (no Pacemaker view at all), so a join never drops a target."""
+    return (f'(instance:pgha_node:info{{{sel}, node!=""}}'
+            f' or on (cluster, job, instance) pgha_pacemaker_local_node_info{{{sel}}}'
+            f' or on (cluster, job, instance) label_replace(group by (cluster, job, instance) (up{{{sel}}}), "node", "$1", "instance", "(.*)"))')
+
+
+def by_node(expr, sel=J):
+    """expr (per exporter target) with the label `node` of its target."""
+    return f'{expr} * on (cluster, job, instance) group_left (node) {node_of(sel)}'
 OKBAD = vmap([(1, 'OK', 'green'), (0, 'NO', 'red')])
 RG = [{'color': 'red', 'value': None}, {'color': 'green', 'value': 1}]
 
@@ -173,7 +218,7 @@ def overview():
     d.row('Roles')
     stat(d, 'Primary (Pacemaker: promoted)', [(f'max by (node) (pgha_pacemaker_resource_role{{{J}, role="promoted"}} == 1)', '{{node}}')],
          w=6, description='Nodes where a promotable clone is promoted.', text_mode='name', color_mode='none')
-    stat(d, 'Primary (PostgreSQL: not in recovery)', [(f'max by (instance) (pgha_postgres_in_recovery{{{J}}} == 0) + 1', '{{instance}}')],
+    stat(d, 'Primary (PostgreSQL: not in recovery)', [(f'max by (node) ({by_node(f"(pgha_postgres_in_recovery{{{J}}} == 0)")}) + 1', '{{node}}')],
          w=6, description='Servers where pg_is_in_recovery() is false. More than one is split brain.', text_mode='name', color_mode='none')
     stat(d, 'Sync standby (pgsql HS:sync)', [(f'max by (node) (pgha_pgsql_status{{{J}, status="HS:sync"}} == 1)', '{{node}}')],
          w=6, text_mode='name', color_mode='none')
@@ -191,12 +236,32 @@ def overview():
              w=12, h=7, description='One row per node and <rsc>-status value, filled while the node had that status.',
              mappings=vmap([(1, 'current', 'green')]))
 
+    d.row('What failed and when')
+    promo = f'max by (clone, node) (pgha_pacemaker_last_promotion_timestamp_seconds{{{J}}})'
+    at = lambda name: {'matcher': {'id': 'byName', 'options': name}, 'properties': [{'id': 'unit', 'value': 'dateTimeAsIso'}]}
+    table(d, 'Last promotion per clone', [(f'topk by (clone) (1, {promo}) * 1000', '')],
+          w=8, h=6, rename={'Value': 'promoted at'}, overrides=[at('promoted at')],
+          description='The last successful promote of each promotable clone in Pacemaker\'s operation history (last-rc-change), and the node it ran on: the current primary\'s promotion after a failover or switchover. Offline nodes report no history.')
+    stat(d, 'Since the last promotion', [(f'time() - max by (clone) (pgha_pacemaker_last_promotion_timestamp_seconds{{{J}}})', '{{clone}}')],
+         w=4, h=6, unit='s', color_mode='none', description='Time since the last promotion of each promotable clone.')
+    table(d, 'Last failure per resource and node', [
+        (f'max by (resource, node) (pgha_pacemaker_last_failure_timestamp_seconds{{{J}}}) * 1000', ''),
+        (f'max by (resource, node) (pgha_pacemaker_failcount{{{J}}}) > 0', '')],
+        w=12, h=6, rename={'Value #A': 'last failure', 'Value #B': 'fail count'}, overrides=[at('last failure')],
+        description='When each resource last failed on each node (crm_mon last-failure), with its current fail count (empty once cleaned up).')
+    table(d, 'Fencing history', [(f'max by (target, action, status) (pgha_pacemaker_fence_events{{{J}}})', '')],
+          w=8, h=6, rename={'Value': 'actions'},
+          description='Fencing actions in crm_mon\'s fence history by target, action and status (success, failed, pending). A failed action leaves the target UNCLEAN and blocks recovery.')
+    ts(d, 'PostgreSQL timeline per node', [(f'max by (node) ({by_node(f"pgha_postgres_timeline_id{{{J}}}")})', '{{node}}')],
+       w=16, h=6, unit='none',
+       description='Each server\'s timeline (pgha_postgres_timeline_id). A promotion starts a new timeline on the new primary; standbys follow it. A standby left on an old timeline needs a rebuild (docs/runbooks.md).')
+
     d.row('Replication')
     ts(d, 'Lag per standby (bytes)', [(f'max by (application_name, stage) (pgha_postgres_replication_lag_bytes{{{J}, stage=~"flush|replay"}})', '{{application_name}} {{stage}}')],
        unit='bytes', description='Primary end of WAL minus each standby\'s flush and replay position. The sync standby\'s flush lag should stay near 0 (alert at 16 MiB).',
        thresholds=[{'color': 'green', 'value': None}, {'color': 'orange', 'value': 16777216}])
     ts(d, 'Lag per standby (seconds)', [(f'max by (application_name, stage) (pgha_postgres_replication_lag_seconds{{{J}}})', '{{application_name}} {{stage}} (primary)'),
-                                        (f'pgha_postgres_replay_lag_seconds{{{J}}}', '{{instance}} replay (standby)')],
+                                        (by_node(f'pgha_postgres_replay_lag_seconds{{{J}}}'), '{{node}} replay (standby)')],
        unit='s', description='write/flush/replay_lag from pg_stat_replication, and each standby\'s idle-safe replay lag (alert at 300 s).',
        thresholds=[{'color': 'green', 'value': None}, {'color': 'orange', 'value': 300}])
     stat(d, 'Sync standbys on the primary', [(f'max(pgha_postgres_sync_standbys{{{J}}} and on (job, instance) (pgha_postgres_in_recovery{{{J}}} == 0))', 'connected'),
@@ -205,9 +270,9 @@ def overview():
     stat(d, 'Commits', [(f'max(pgha_postgres_commits_protected{{{J}}})', 'protected'),
                         (f'max(pgha_postgres_writes_blocked_risk{{{J}}})', 'writes blocked')],
          w=6, mappings=vmap([(1, 'yes', 'text'), (0, 'no', 'text')]), color_mode='none')
-    stat(d, 'WAL receivers (standbys)', [(f'pgha_postgres_wal_receiver_up{{{J}}}', '{{instance}}')], w=6,
+    stat(d, 'WAL receivers (standbys)', [(by_node(f'pgha_postgres_wal_receiver_up{{{J}}}'), '{{node}}')], w=6,
          mappings=vmap([(1, 'streaming', 'green'), (0, 'DOWN', 'red')]), thresholds=RG)
-    stat(d, 'Archiver failing', [(f'pgha_postgres_archiver_failing{{{J}}}', '{{instance}}')], w=6,
+    stat(d, 'Archiver failing', [(by_node(f'pgha_postgres_archiver_failing{{{J}}}'), '{{node}}')], w=6,
          mappings=vmap([(0, 'ok', 'green'), (1, 'FAILING', 'red')]),
          thresholds=[{'color': 'green', 'value': None}, {'color': 'red', 'value': 1}])
 
@@ -227,32 +292,43 @@ def overview():
           w=12, h=6, rename={'Value': 'score'})
 
     d.row('corosync')
-    stat(d, 'Quorate (per node)', [(f'pgha_corosync_quorate{{{J}}}', '{{instance}}')], w=8,
+    stat(d, 'Quorate (per node)', [(by_node(f'pgha_corosync_quorate{{{J}}}'), '{{node}}')], w=8,
          mappings=vmap([(1, 'quorate', 'green'), (0, 'NO QUORUM', 'red')]), thresholds=RG)
     stat(d, 'Votes', [(f'max by (type) (pgha_corosync_votes{{{J}}})', '{{type}}')], w=8, color_mode='none')
-    stat(d, 'Members (per node)', [(f'pgha_corosync_members{{{J}}}', '{{instance}}')], w=8, color_mode='none')
-    timeline(d, 'knet links (connected)', [(f'pgha_corosync_link_connected{{{J}}}', '{{instance}} link {{link}} -> node {{node_id}}')],
+    stat(d, 'Members (per node)', [(by_node(f'pgha_corosync_members{{{J}}}'), '{{node}}')], w=8, color_mode='none')
+    timeline(d, 'knet links (connected)', [(by_node(f'pgha_corosync_link_connected{{{J}}}'), '{{node}} link {{link}} -> node {{node_id}}')],
              w=12, h=8, mappings=vmap([(1, 'connected', 'green'), (0, 'DISCONNECTED', 'red')]))
-    timeline(d, 'Rings (corosync 1/2)', [(f'1 - pgha_corosync_ring_faulty{{{J}}}', '{{instance}} ring {{ring}} {{address}}')],
+    timeline(d, 'Rings (corosync 1/2)', [(by_node(f'(1 - pgha_corosync_ring_faulty{{{J}}})'), '{{node}} ring {{ring}} {{address}}')],
              w=12, h=8, mappings=vmap([(1, 'active', 'green'), (0, 'FAULTY', 'red')]))
 
     d.row('Alerts and exporter')
     table(d, 'Firing pgha alerts', [(f'ALERTS{{alertstate="firing", alertname=~"Pgha.*", {J}}}', '')],
-          w=12, h=8, exclude=['Value', '__name__', 'alertstate'], description='The alerts of alerts/*.yml that fire now (the ALERTS series Prometheus writes).')
-    ts(d, 'Snapshot age', [(f'pgha_pacemaker_snapshot_age_seconds{{{J}}}', '{{instance}} pacemaker'),
-                           (f'pgha_corosync_snapshot_age_seconds{{{J}}}', '{{instance}} corosync')],
+          w=12, h=8, exclude=['Value', '__name__', 'alertstate', 'instance'],
+          description='The alerts of alerts/*.yml that fire now (the ALERTS series Prometheus writes). Per-host alerts carry the cluster node in `node` (the rules join it).')
+    ts(d, 'Snapshot age', [(by_node(f'pgha_pacemaker_snapshot_age_seconds{{{J}}}'), '{{node}} pacemaker'),
+                           (by_node(f'pgha_corosync_snapshot_age_seconds{{{J}}}'), '{{node}} corosync')],
        unit='s', description='Age of the snapshot each exporter serves (refreshed every 5 s; alert at 30 s).',
        thresholds=[{'color': 'green', 'value': None}, {'color': 'orange', 'value': 30}])
-    stat(d, 'Exporters up', [(f'up{{{J}}}', '{{instance}}')], w=12, mappings=vmap([(1, 'up', 'green'), (0, 'DOWN', 'red')]), thresholds=RG)
-    stat(d, 'Collectors', [(f'pgha_scrape_collector_success{{{J}}}', '{{instance}} {{collector}}')], w=12,
+    stat(d, 'Exporters up', [(by_node(f'up{{{J}}}'), '{{node}}')], w=12, mappings=vmap([(1, 'up', 'green'), (0, 'DOWN', 'red')]), thresholds=RG)
+    stat(d, 'Collectors', [(by_node(f'pgha_scrape_collector_success{{{J}}}'), '{{node}} {{collector}}')], w=12,
          mappings=vmap([(1, 'ok', 'green'), (0, 'FAIL', 'red')]), thresholds=RG)
 
     variables = [var_ds(), var_query('job', 'Job (cluster)', 'label_values(pgha_exporter_build_info, job)')]
     links = [{'title': 'Node detail', 'type': 'dashboards', 'tags': ['pgha'], 'asDropdown': False,
               'includeVars': True, 'keepTime': True}]
+    fence = f'max by (target, action, status) (pgha_pacemaker_fence_events{{{J}}})'
+    fence_before = f'max by (target, action, status) (pgha_pacemaker_fence_events{{{J}}} offset 1m)'
+    annotations = [
+        annotation('Promotions', f'max by (clone, node) (pgha_pacemaker_last_promotion_timestamp_seconds{{{J}}}) * 1000',
+                   'Promotion', '{{clone}} promoted on {{node}}', 'clone,node', 'purple', use_value_for_time=True),
+        annotation('Fencing', f'({fence} - {fence_before}) > 0 or ({fence} unless {fence_before})',
+                   'Fencing', '{{action}} of {{target}}: {{status}}', 'target,action,status', 'red'),
+        annotation('Timeline changes', f'max by (node) ({by_node(f"changes(pgha_postgres_timeline_id{{{J}}}[2m])")}) > 0',
+                   'Timeline change', 'PostgreSQL on {{node}} changed timeline', 'node', 'orange'),
+    ]
     return dashboard('pgha-cluster-overview', 'PostgreSQL HA cluster: overview',
                      'Pacemaker/Corosync cluster with the ocf:heartbeat:pgsql agent, as pgha_exporter reports it (one job = one cluster).',
-                     d.panels, variables, links)
+                     d.panels, variables, links, annotations)
 
 
 def node_detail():
@@ -381,6 +457,9 @@ def fleet():
         (f'max {by} (pgha_pacemaker_maintenance_mode{{{F}}})', 'maintenance-mode'),
         (f'count {by} (ALERTS{{{F}, alertname=~"Pgha.+", alertstate="firing", severity="critical"}})', 'critical alerts'),
         (f'count by (cluster, job, cluster_name) (pgha_pacemaker_cluster_info{{{F}}})', 'name'),
+        (f'max {by} (pgha_pacemaker_last_promotion_timestamp_seconds{{{F}}}) * 1000', 'last promotion'),
+        (f'max {by} (pgha_pacemaker_last_failure_timestamp_seconds{{{F}}}) * 1000', 'last failure'),
+        (f'sum {by} (max by (cluster, job, target, action) (pgha_pacemaker_fence_events{{{F}, status="failed"}}))', 'failed fencing'),
     ], w=24, h=20, description='One row per (cluster, job). Primary and sync standby are the pgsql agent\'s view (PRI / HS:sync); PostgreSQL primaries count servers not in recovery; lags are the worst of the cluster; the quorum margin is how many more votes the quorate partition can lose (0: at minimum quorum). Sort by a column to find the clusters in trouble.',
           exclude=['Value #F', 'Value #G', 'Value #N'],
           rename={'primary': 'primary', 'sync_standby': 'sync standby',
@@ -388,9 +467,12 @@ def fleet():
                   'Value #C': 'quorate', 'Value #D': 'quorum margin', 'Value #E': 'nodes online',
                   'Value #H': 'PostgreSQL primaries', 'Value #I': 'max flush lag', 'Value #J': 'max replay lag (s)',
                   'Value #K': 'failed resources', 'Value #L': 'maintenance-mode', 'Value #M': 'critical alerts',
+                  'Value #O': 'last promotion', 'Value #P': 'last failure', 'Value #Q': 'failed fencing actions',
                   'cluster_name': 'cluster-name'},
           overrides=[{'matcher': {'id': 'byName', 'options': 'max flush lag'}, 'properties': [{'id': 'unit', 'value': 'bytes'}]},
-                     {'matcher': {'id': 'byName', 'options': 'max replay lag (s)'}, 'properties': [{'id': 'unit', 'value': 's'}]}])
+                     {'matcher': {'id': 'byName', 'options': 'max replay lag (s)'}, 'properties': [{'id': 'unit', 'value': 's'}]},
+                     {'matcher': {'id': 'byName', 'options': 'last promotion'}, 'properties': [{'id': 'unit', 'value': 'dateTimeAsIso'}]},
+                     {'matcher': {'id': 'byName', 'options': 'last failure'}, 'properties': [{'id': 'unit', 'value': 'dateTimeAsIso'}]}])
 
     d.row('Over time')
     ts(d, 'Clusters in trouble', [
@@ -400,6 +482,12 @@ def fleet():
         (f'count(cluster_resource:pgha_pgsql_sync_standbys:sum{{{F}}} == 0) or vector(0)', 'no sync standby'),
         (f'count(count {by} (cluster_resource_node:pgha_pacemaker_resource_failed:max{{{F}}} == 1)) or vector(0)', 'failed resources')],
        w=24, description='How many clusters are in each state (fleet-wide counts, no series per cluster).')
+    ts(d, 'What failed and when', [
+        (f'count(count {by} (changes(pgha_pacemaker_last_promotion_timestamp_seconds{{{F}}}[$__rate_interval]) > 0)) or vector(0)', 'clusters with a promotion'),
+        (f'count(count {by} (changes(pgha_pacemaker_last_failure_timestamp_seconds{{{F}}}[$__rate_interval]) > 0)) or vector(0)', 'clusters with a new resource failure'),
+        (f'count(count {by} (changes(pgha_pacemaker_fence_events{{{F}}}[$__rate_interval]) > 0)) or vector(0)', 'clusters with a fencing action'),
+        (f'count(count {by} (changes(pgha_postgres_timeline_id{{{F}}}[$__rate_interval]) > 0)) or vector(0)', 'clusters with a timeline change')],
+       w=24, description='How many clusters had a promotion (failover or switchover), a new resource failure, a fencing action or a PostgreSQL timeline change in each interval (fleet-wide counts; the table above has each cluster\'s last promotion and failure).')
 
     variables = [var_ds(),
                  var_query('cluster', 'Cluster', 'label_values(pgha_exporter_build_info, cluster)', multi=True, include_all=True, all_value='.*'),
@@ -407,7 +495,7 @@ def fleet():
     links = [{'title': 'Cluster overview', 'type': 'dashboards', 'tags': ['pgha'], 'asDropdown': False,
               'includeVars': False, 'keepTime': True}]
     return dashboard('pgha-fleet', 'PostgreSQL HA clusters: fleet',
-                     'Every pgha cluster on one screen: primary, sync standby, lag, quorum, failing resources. Reads the recording rules of alerts/ (load them).',
+                     'Every pgha cluster on one screen: primary, sync standby, lag, quorum, failing resources, last promotion and failure. Reads the recording rules of alerts/ (load them).',
                      d.panels, variables, links)
 
 

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -26,13 +27,23 @@ type grafanaDashboard struct {
 	file       string
 	uid        string
 	schema     float64
-	queries    []dashQuery // panel target expressions
+	doc        map[string]any
+	queries    []dashQuery // panel target and annotation expressions
 	varQueries []dashQuery // query variables
 	vars       map[string]string
+	panelTypes map[string]bool
 	problems   []string
 }
 
-type dashQuery struct{ where, expr string }
+// dashQuery is one expression with what shows its result: a target's
+// legendFormat or an annotation's title and text, and for a table target the
+// columns the panel hides.
+type dashQuery struct {
+	where, expr string
+	formats     []string // legendFormat, or an annotation's titleFormat and textFormat
+	table       bool
+	excluded    map[string]bool // table columns hidden by the organize transformation
+}
 
 func dsUID(v any) string {
 	switch ds := v.(type) {
@@ -57,7 +68,7 @@ func loadDashboards(t *testing.T) []grafanaDashboard {
 		if err := json.Unmarshal(data, &doc); err != nil {
 			t.Fatalf("%s: invalid JSON: %v", f, err)
 		}
-		d := grafanaDashboard{file: f, vars: map[string]string{}}
+		d := grafanaDashboard{file: f, doc: doc, vars: map[string]string{}, panelTypes: map[string]bool{}}
 		d.uid, _ = doc["uid"].(string)
 		d.schema, _ = doc["schemaVersion"].(float64)
 		if tmpl, ok := doc["templating"].(map[string]any); ok {
@@ -73,7 +84,7 @@ func loadDashboards(t *testing.T) []grafanaDashboard {
 						q = qm["query"]
 					}
 					qs, _ := q.(string)
-					d.varQueries = append(d.varQueries, dashQuery{name, qs})
+					d.varQueries = append(d.varQueries, dashQuery{where: "variable " + name, expr: qs})
 					if u := dsUID(vm["datasource"]); u != "${datasource}" && u != "$datasource" {
 						d.problems = append(d.problems, fmt.Sprintf("variable %s: datasource %q, want ${datasource}", name, u))
 					}
@@ -85,12 +96,31 @@ func loadDashboards(t *testing.T) []grafanaDashboard {
 			for _, p := range panels {
 				pm, _ := p.(map[string]any)
 				title, _ := pm["title"].(string)
+				typ, _ := pm["type"].(string)
 				if sub, ok := pm["panels"].([]any); ok {
 					walk(sub)
+				}
+				if typ != "row" {
+					d.panelTypes[typ] = true
 				}
 				targets, _ := pm["targets"].([]any)
 				if len(targets) == 0 {
 					continue
+				}
+				excluded := map[string]bool{}
+				transformations, _ := pm["transformations"].([]any)
+				for _, tr := range transformations {
+					trm, _ := tr.(map[string]any)
+					if trm["id"] != "organize" {
+						continue
+					}
+					opts, _ := trm["options"].(map[string]any)
+					ex, _ := opts["excludeByName"].(map[string]any)
+					for col, v := range ex {
+						if v == true {
+							excluded[col] = true
+						}
+					}
 				}
 				if u := dsUID(pm["datasource"]); u != "${datasource}" && u != "$datasource" {
 					d.problems = append(d.problems, fmt.Sprintf("panel %q: datasource %q, want ${datasource}", title, u))
@@ -108,12 +138,34 @@ func loadDashboards(t *testing.T) []grafanaDashboard {
 						d.problems = append(d.problems, fmt.Sprintf("panel %q target %s: empty expr", title, ref))
 						continue
 					}
-					d.queries = append(d.queries, dashQuery{fmt.Sprintf("panel %q target %s", title, ref), expr})
+					legend, _ := tm["legendFormat"].(string)
+					d.queries = append(d.queries, dashQuery{where: fmt.Sprintf("panel %q target %s", title, ref), expr: expr,
+						formats: []string{legend}, table: typ == "table", excluded: excluded})
 				}
 			}
 		}
 		panels, _ := doc["panels"].([]any)
 		walk(panels)
+		annotations, _ := doc["annotations"].(map[string]any)
+		list, _ := annotations["list"].([]any)
+		for _, a := range list {
+			am, _ := a.(map[string]any)
+			name, _ := am["name"].(string)
+			if am["builtIn"] != nil {
+				continue // Grafana's own "Annotations & Alerts"
+			}
+			if u := dsUID(am["datasource"]); u != "${datasource}" && u != "$datasource" {
+				d.problems = append(d.problems, fmt.Sprintf("annotation %q: datasource %q, want ${datasource}", name, u))
+			}
+			expr, _ := am["expr"].(string)
+			if strings.TrimSpace(expr) == "" {
+				d.problems = append(d.problems, fmt.Sprintf("annotation %q: empty expr", name))
+				continue
+			}
+			title, _ := am["titleFormat"].(string)
+			text, _ := am["textFormat"].(string)
+			d.queries = append(d.queries, dashQuery{where: fmt.Sprintf("annotation %q", name), expr: expr, formats: []string{title, text}})
+		}
 		out = append(out, d)
 	}
 	return out
@@ -194,6 +246,18 @@ func TestDashboards(t *testing.T) {
 func recordingRules(t *testing.T) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
+	for name := range recordingRuleExprs(t) {
+		out[name] = true
+	}
+	return out
+}
+
+// recordingRuleExprs reads the recording rules of alerts/*.rules.yml: name
+// -> expression (a rule recorded by several expressions keeps them all,
+// joined by " or ").
+func recordingRuleExprs(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
 	for _, f := range crmtest.Glob(t, filepath.Join("..", "alerts", "*.rules.yml")) {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -203,6 +267,7 @@ func recordingRules(t *testing.T) map[string]bool {
 			Groups []struct {
 				Rules []struct {
 					Record string `yaml:"record"`
+					Expr   string `yaml:"expr"`
 				} `yaml:"rules"`
 			} `yaml:"groups"`
 		}
@@ -211,8 +276,12 @@ func recordingRules(t *testing.T) map[string]bool {
 		}
 		for _, g := range rf.Groups {
 			for _, r := range g.Rules {
-				if r.Record != "" {
-					out[r.Record] = true
+				switch {
+				case r.Record == "":
+				case out[r.Record] != "":
+					out[r.Record] += " or " + r.Expr
+				default:
+					out[r.Record] = r.Expr
 				}
 			}
 		}
@@ -247,5 +316,185 @@ func TestDashboardMetricsExported(t *testing.T) {
 			users = append(users[:3], fmt.Sprintf("and %d more", len(users)-3))
 		}
 		t.Errorf("%s is neither exported nor a recording rule; used by %s", n, strings.Join(users, "; "))
+	}
+}
+
+// dsInput is the data source input of every dashboard: the UI import asks
+// for it and replaces each "${DS_PROMETHEUS}" string with the chosen data
+// source's uid.
+const dsInput = "DS_PROMETHEUS"
+
+// walkStrings walks a JSON document and calls f with the path of every string.
+func walkStrings(v any, path string, f func(path, s string)) {
+	switch x := v.(type) {
+	case string:
+		f(path, x)
+	case map[string]any:
+		for k, e := range x {
+			walkStrings(e, path+"."+k, f)
+		}
+	case []any:
+		for i, e := range x {
+			walkStrings(e, fmt.Sprintf("%s[%d]", path, i), f)
+		}
+	}
+}
+
+// TestDashboardsImportAndProvisioning: a dashboard imported through the UI
+// asks for a Prometheus data source (__inputs) and lists what it needs
+// (__requires); the answer lands only in the `datasource` variable's current
+// value, and every panel, target, variable and annotation reads that
+// variable (loadDashboards records any other data source as a problem, which
+// TestDashboards reports), so the same file also works when
+// provisioned, where Grafana substitutes nothing and the variable falls back
+// to the first Prometheus data source.
+func TestDashboardsImportAndProvisioning(t *testing.T) {
+	for _, d := range loadDashboards(t) {
+		inputs, _ := d.doc["__inputs"].([]any)
+		found := false
+		for _, in := range inputs {
+			m, _ := in.(map[string]any)
+			if m["name"] == dsInput {
+				found = true
+				if m["type"] != "datasource" || m["pluginId"] != "prometheus" {
+					t.Errorf("%s: __inputs %s is %v/%v, want datasource/prometheus", d.file, dsInput, m["type"], m["pluginId"])
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no __inputs entry %s: the UI import would not ask for a data source", d.file, dsInput)
+		}
+		required := map[string]bool{}
+		reqs, _ := d.doc["__requires"].([]any)
+		for _, r := range reqs {
+			m, _ := r.(map[string]any)
+			typ, _ := m["type"].(string)
+			id, _ := m["id"].(string)
+			required[typ+"/"+id] = true
+		}
+		want := []string{"grafana/grafana", "datasource/prometheus"}
+		for typ := range d.panelTypes {
+			want = append(want, "panel/"+typ)
+		}
+		for _, w := range want {
+			if !required[w] {
+				t.Errorf("%s: __requires lacks %s", d.file, w)
+			}
+		}
+		// The input's placeholder only as the variable's current value: a
+		// placeholder anywhere else would stay unresolved when provisioned.
+		placeholder := "${" + dsInput + "}"
+		var current []string
+		walkStrings(d.doc, "", func(path, s string) {
+			if !strings.Contains(s, placeholder) || strings.HasPrefix(path, ".__inputs") {
+				return
+			}
+			if regexp.MustCompile(`^\.templating\.list\[\d+\]\.current\.(text|value)$`).MatchString(path) && s == placeholder {
+				current = append(current, path)
+				return
+			}
+			t.Errorf("%s: %s = %q: %s outside the datasource variable breaks provisioning", d.file, path, s, placeholder)
+		})
+		var dsVar string
+		list, _ := d.doc["templating"].(map[string]any)["list"].([]any)
+		for i, v := range list {
+			if m, _ := v.(map[string]any); m["name"] == "datasource" {
+				dsVar = fmt.Sprintf(".templating.list[%d].current.value", i)
+			}
+		}
+		if dsVar == "" || !slices.Contains(current, dsVar) {
+			t.Errorf("%s: the datasource variable's current value is not %s (found %v): the data source chosen at import would be lost", d.file, placeholder, current)
+		}
+	}
+}
+
+var (
+	formatLabelRE  = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}`)
+	groupingRE     = regexp.MustCompile(`\b(?:by|group_left|group_right)\s*\(([^)]*)\)`)
+	joinRE         = regexp.MustCompile(`\s[-*+/]\s*on\s*\([^)]*\)\s*group_left\s*\(([^)]*)\)`)
+	labelReplaceRE = regexp.MustCompile(`label_replace\s*\(.*?,\s*"([A-Za-z_][A-Za-z0-9_]*)"\s*,\s*"[^"]*"\s*,\s*"[A-Za-z_][A-Za-z0-9_]*"\s*,\s*"[^"]*"\s*\)`)
+	aggregationRE  = regexp.MustCompile(`\b(sum|min|max|avg|count|group|topk|bottomk|stddev|stdvar|quantile|count_values)\s*(\(|by\b|without\b)`)
+	targetSeriesRE = regexp.MustCompile(`\b(up|ALERTS)\s*\{`)
+	labelNameRE    = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+	quotedRE       = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+)
+
+// resultLabels is what a dashboard expression's result can carry, read from
+// its text (an over-approximation: it may name labels the result lacks, but
+// not miss `instance`): for a join `x * on (...) group_left (l) y`, the
+// labels of x and l; else the labels of its by / group_left / group_right
+// clauses and of its label_replace targets, and, when it aggregates nothing,
+// the labels of the series it selects: the exporter's series with the
+// target labels job and instance, a recording rule's own result.
+// carriesInstance says whether `instance` survives.
+func resultLabels(expr string, exported map[string]map[string]bool, rules map[string]string, depth int) (labels map[string]bool, carriesInstance bool) {
+	labels = map[string]bool{}
+	if m := joinRE.FindStringSubmatchIndex(expr); m != nil {
+		labels, carriesInstance = resultLabels(expr[:m[0]], exported, rules, depth)
+		for _, l := range labelNameRE.FindAllString(expr[m[2]:m[3]], -1) {
+			labels[l] = true
+		}
+		return labels, carriesInstance
+	}
+	for _, m := range groupingRE.FindAllStringSubmatch(expr, -1) {
+		for _, l := range labelNameRE.FindAllString(m[1], -1) {
+			labels[l] = true
+		}
+	}
+	for _, m := range labelReplaceRE.FindAllStringSubmatch(expr, -1) {
+		labels[m[1]] = true
+	}
+	if aggregationRE.MatchString(expr) {
+		return labels, labels["instance"]
+	}
+	if targetSeriesRE.MatchString(expr) {
+		labels["job"], labels["instance"] = true, true
+	}
+	for _, n := range crmtest.SeriesNames(expr) {
+		if rule, ok := rules[n]; ok {
+			if depth < 5 {
+				sub, _ := resultLabels(rule, exported, rules, depth+1)
+				for l := range sub {
+					labels[l] = true
+				}
+			}
+			continue
+		}
+		labels["job"], labels["instance"] = true, true
+		for set := range exported[n] {
+			for _, l := range labelNameRE.FindAllString(quotedRE.ReplaceAllString(set, ""), -1) {
+				labels[l] = true
+			}
+		}
+	}
+	return labels, labels["instance"]
+}
+
+// TestDashboardNodeNames: every legend, annotation title and text names the
+// cluster node, never the scrape target's address ({{instance}}): the
+// PostgreSQL and corosync series are joined with the node of their exporter.
+// Each label a legend shows is one its query yields (a renamed legend over a
+// query without the label would show nothing), and a table whose rows keep
+// the `instance` label hides that column.
+func TestDashboardNodeNames(t *testing.T) {
+	exported := crmtest.ExportedSeries(t)
+	rules := recordingRuleExprs(t)
+	for _, d := range loadDashboards(t) {
+		for _, q := range d.queries {
+			labels, carriesInstance := resultLabels(q.expr, exported, rules, 0)
+			for _, f := range q.formats {
+				for _, m := range formatLabelRE.FindAllStringSubmatch(f, -1) {
+					switch {
+					case m[1] == "instance":
+						t.Errorf("%s: %s shows {{instance}} (%q); join the node name (group_left (node) instance:pgha_node:info) and show {{node}}", d.file, q.where, f)
+					case !labels[m[1]]:
+						t.Errorf("%s: %s shows {{%s}} (%q), which its query does not yield: %s", d.file, q.where, m[1], f, q.expr)
+					}
+				}
+			}
+			if q.table && carriesInstance && !q.excluded["instance"] {
+				t.Errorf("%s: %s: table column `instance` shown; hide it (the node is in `node`)", d.file, q.where)
+			}
+		}
 	}
 }

@@ -332,3 +332,22 @@ func (s *Status) CloneOf(primitive string) string {
 	}
 	return ""
 }
+
+// PgsqlStandbys returns the nodes the pgsql agent marks as standbys of the
+// primitive rsc, as the replication check reads them: -status HS:sync is a
+// sync standby; HS:async and HS:potential are async ones. crm_mon lists the
+// attributes of online nodes only, so a lost node is in neither list.
+func (s *Snapshot) PgsqlStandbys(rsc string) (sync, async []string) {
+	for _, p := range s.PgsqlNodes() {
+		if p.Resource != rsc {
+			continue
+		}
+		switch p.Status {
+		case "HS:sync":
+			sync = append(sync, p.Node)
+		case "HS:async", "HS:potential":
+			async = append(async, p.Node)
+		}
+	}
+	return sync, async
+}

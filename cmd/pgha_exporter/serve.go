@@ -140,18 +140,8 @@ func serve(c *config, stderr io.Writer) int {
 	mux.Handle(c.telemetryPath, collector.NewHandler(exp, extra, collector.HandlerOpts{
 		Slots: slots, WriteTimeout: bodyWriteTimeout, Logger: logger}))
 	if c.telemetryPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        "pgha_exporter",
-			Description: "Prometheus exporter for PostgreSQL HA clusters on Pacemaker/Corosync",
-			Version:     version.Info(),
-			Links: []web.LandingLinks{{Address: c.telemetryPath, Text: "Metrics"},
-				{Address: snapshotPath, Text: "Snapshot (JSON)", Description: "the parsed cluster state that 'pgha_exporter check --from' reads"}},
-		})
-		if err != nil {
-			level.Error(logger).Log("msg", "landing page", "err", err)
-			return 1
-		}
-		mux.Handle("/", landing)
+		mux.Handle("/", &landingPage{metricsPath: c.telemetryPath, pacemaker: api.pacemaker, corosync: api.corosync,
+			postgres: api.postgres != nil, crmMaxAge: c.crmMaxAge, now: time.Now})
 	}
 	srv := newServer(mux, logger, writeTimeout)
 	errc := make(chan error, 1)

@@ -59,9 +59,9 @@ func TestEveryFindingHasARunbookCommand(t *testing.T) {
 	t.Logf("%d findings in %d goldens", lines, len(goldens))
 	// The names come from the finding.
 	for text, want := range map[string]string{
-		"highest fail count 1 (vip-rep on pgdb1)":           "crm_failcount -G -r vip-rep -N pgdb1",
-		"node pgdb3 in standby":                             "crm_standby -N pgdb3 -G",
-		"failed action postgresql monitor on pgdb2: error":  "crm_resource --list-operations -r postgresql -N pgdb2",
+		"highest fail count 1 (vip-rep on pgdb1)":          "crm_failcount -G -r vip-rep -N pgdb1",
+		"node pgdb3 in standby":                            "crm_standby -N pgdb3 -G",
+		"failed action postgresql monitor on pgdb2: error": "crm_resource --list-operations -r postgresql -N pgdb2",
 		"postgresql banned from pgdb1: fail count 1 >= 1 (crm_resource --cleanup -r mspostgresql -N pgdb1)": "",
 	} {
 		if got := hintFor(text); got != want {

@@ -36,8 +36,8 @@ nohup bin/nsforward -netns pgmon "${fwd[@]}" >"$lab_dir/nsforward.log" 2>&1 &
 echo $! >"$lab_dir/nsforward.pid"
 for _ in $(seq 50); do curl -sf -o /dev/null "http://$host:19090/-/ready" && break; sleep 0.2; done
 echo "demo: open in a browser on this machine (or through ssh -L 19090:127.0.0.1:19090 from yours):"
-echo "  Prometheus alerts:   http://$host:19090/alerts"
-echo "  Prometheus graph:    http://$host:19090/graph?g0.expr=pgha_pacemaker_primary"
+echo "  Prometheus alerts:   http://$host:19090/classic/alerts"
+echo "  Prometheus graph:    http://$host:19090/classic/graph?g0.expr=pgha_pacemaker_primary&g0.tab=1"
 for n in 1 2 3; do
   echo "  exporter pgdb$n:      http://$host:1973$n/   (metrics: http://$host:1973$n/metrics)"
 done

@@ -71,9 +71,11 @@ fixtures:
 # namespaces); elsewhere, or with PGHA_DEMO=fixture, the exporter on a healthy
 # cluster rendered by the real crm_mon.
 demo: build
+	$(GO) build -o bin/nsforward ./test/lab/nsforward
 	DEMO_ADDR=$(DEMO_ADDR) bash test/lab/demo.sh
 
 demo-down:
+	-if [ -f $${PGHA_LAB_DIR:-/tmp/pgha-lab}/nsforward.pid ]; then kill $$(cat $${PGHA_LAB_DIR:-/tmp/pgha-lab}/nsforward.pid) 2>/dev/null; rm -f $${PGHA_LAB_DIR:-/tmp/pgha-lab}/nsforward.pid; fi
 	bash test/lab/lab.sh down
 
 # Builds dist/*.deb and dist/*.rpm with nfpm from packaging/nfpm.yaml, and the

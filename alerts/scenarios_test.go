@@ -65,6 +65,10 @@ type expectation struct {
 	fire []sel
 	// quiet: alerts that must not fire at any time of the episode.
 	quiet []sel
+	// failover: the primary moved from failover[0] to failover[1]:
+	// PghaFailoverRecent names both at the end. Without it PghaFailoverRecent
+	// must never fire.
+	failover [2]string
 }
 
 const pageWithin = 90 // seconds after the fault
@@ -78,6 +82,9 @@ var alwaysQuiet = []sel{
 	a("PghaCollectorFailed", "collector", "postgres"),
 }
 
+// The primary's loss moves it to the sync standby.
+var moved = [2]string{"pgdb1", "pgdb2"}
+
 // A primary is running at the end: no "no primary" alert.
 var primaryKept = []sel{a("PghaPgsqlNoPrimary"), a("PghaPromotableCloneNotOnePromoted")}
 
@@ -86,13 +93,13 @@ var primaryKept = []sel{a("PghaPgsqlNoPrimary"), a("PghaPromotableCloneNotOnePro
 // HS:sync and pgdb3 HS:async at every fault.
 var expectations = map[int]expectation{
 	// A node of three lost: minimum quorum, one more failure stops PostgreSQL.
-	1: {page: true, named: []string{"pgdb1"}, fire: []sel{a("PghaNodeOffline", "node", "pgdb1")}, quiet: primaryKept},
-	2: {page: true, named: []string{"pgdb1"}, fire: []sel{a("PghaResourceBannedByFailCount", "node", "pgdb1", "resource", "postgresql", "severity", "critical")}, quiet: primaryKept},
-	3: {page: true, named: []string{"pgdb1"}, fire: []sel{a("PghaNodeOffline", "node", "pgdb1")}, quiet: primaryKept},
+	1: {page: true, named: []string{"pgdb1"}, fire: []sel{a("PghaNodeOffline", "node", "pgdb1")}, quiet: primaryKept, failover: moved},
+	2: {page: true, named: []string{"pgdb1"}, fire: []sel{a("PghaResourceBannedByFailCount", "node", "pgdb1", "resource", "postgresql", "severity", "critical")}, quiet: primaryKept, failover: moved},
+	3: {page: true, named: []string{"pgdb1"}, fire: []sel{a("PghaNodeOffline", "node", "pgdb1")}, quiet: primaryKept, failover: moved},
 	// vip-rep is restarted in place (migration-threshold=0): a warning, no page.
 	4: {fire: []sel{a("PghaResourceFailCountRising", "resource", "vip-rep", "node", "pgdb1")}, quiet: append([]sel{a("", "severity", "critical")}, primaryKept...)},
 	// vip-master banned from the primary: clients lose the database address.
-	5:  {page: true, named: []string{"pgdb1"}, fire: []sel{a("PghaResourceBannedByFailCount", "node", "pgdb1", "resource", "vip-master")}},
+	5:  {page: true, named: []string{"pgdb1"}, fire: []sel{a("PghaResourceBannedByFailCount", "node", "pgdb1", "resource", "vip-master")}, failover: moved},
 	6:  {page: true, named: []string{"pgdb2"}, fire: []sel{a("PghaNodeOffline", "node", "pgdb2")}, quiet: primaryKept},
 	7:  {page: true, named: []string{"pgdb2"}, fire: []sel{a("PghaResourceBannedByFailCount", "node", "pgdb2", "resource", "postgresql", "severity", "critical")}, quiet: primaryKept},
 	8:  {page: true, named: []string{"pgdb2"}, fire: []sel{a("PghaNodeOffline", "node", "pgdb2")}, quiet: primaryKept},
@@ -236,6 +243,13 @@ func replay(t *testing.T, promtool string, rules []string, used func(string) boo
 	for _, n := range exp.named {
 		checks = append(checks, check{"an alert names " + n + " in its node label at the end",
 			fmt.Sprintf(`max(ALERTS{alertstate="firing",node=%q})`, n), end, true})
+	}
+	if exp.failover[0] != "" {
+		checks = append(checks, check{"firing at the end: the failover event names the old and the new primary",
+			"max(" + a("PghaFailoverRecent", "old_primary", exp.failover[0], "node", exp.failover[1]).promql() + ")", end, true})
+	} else {
+		checks = append(checks, check{"no failover event: the primary never moved",
+			"max_over_time(" + a("PghaFailoverRecent").promql() + win(0, end) + ")", end, false})
 	}
 	for _, s := range exp.fire {
 		checks = append(checks, check{"firing at the end: " + s.promql(), "max(" + s.promql() + ")", end, true})

@@ -203,6 +203,13 @@ func promotableFindings(r *Result, st *crm.Status, promoted map[string][]string)
 // FailoverWindow is how long after a promotion the checks lead with it.
 const FailoverWindow = 15 * time.Minute
 
+// failoverSettle is how long after a failover's promotion the agents may
+// still change the CIB (the new primary's attributes, the async standby made
+// sync): 27-94 s in the lab's recorded failovers (scenarios 1, 2, 3, 5);
+// a standby lost 2.6 and 7.7 minutes after a switchover (scenarios 6 and 8
+// right after the previous recovery) moved it 158 and 463 s past.
+const failoverSettle = 2 * time.Minute
+
 // failoverFindings names the new primary for FailoverWindow after a promote
 // operation on the node that is promoted now (as of crm_mon's last update).
 func failoverFindings(r *Result, st *crm.Status, promoted map[string][]string) {
@@ -243,6 +250,13 @@ func failoverFindings(r *Result, st *crm.Status, promoted map[string][]string) {
 			continue
 		}
 		last := p.At
+		// The promotion must be the latest change. A node lost after it (a
+		// standby lost minutes after a switchover) makes the survivors'
+		// pgsql agents write attributes, which moves the CIB's last change
+		// well past the promotion; then the loss, not a failover, is news.
+		if lc := st.Summary.LastChange; !lc.IsZero() && lc.Sub(last) > failoverSettle {
+			continue
+		}
 		if age := now.Sub(last); !last.IsZero() && age >= 0 && age <= FailoverWindow {
 			r.Event(Warning, "failover: new primary %s (%s promoted %s ago, at %s)", nodes[0], clone, age.Round(time.Second), last.Format("15:04:05"))
 		}
@@ -312,10 +326,12 @@ func groupMembers(st *crm.Status, id string) []string {
 }
 
 func failCountFindings(r *Result, st *crm.Status, o ClusterOptions) float64 {
-	maxFail := 0.0
+	maxFail, maxAt := 0.0, ""
 	for _, h := range st.History {
 		fc := float64(h.FailCount)
-		maxFail = math.Max(maxFail, fc)
+		if fc > maxFail {
+			maxFail, maxAt = fc, h.Resource+" on "+h.Node
+		}
 		if fc <= 0 || h.MigrationThreshold == nil {
 			continue
 		}
@@ -329,7 +345,7 @@ func failCountFindings(r *Result, st *crm.Status, o ClusterOptions) float64 {
 		}
 	}
 	if s := o.FailCount.State(maxFail); s != OK {
-		r.Add(s, "highest fail count %s", num(maxFail))
+		r.Add(s, "highest fail count %s (%s)", num(maxFail), maxAt)
 	}
 	for _, f := range st.Failures {
 		reason := f.ExitReason

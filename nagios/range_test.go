@@ -94,7 +94,7 @@ func TestRender(t *testing.T) {
 	var b strings.Builder
 	code := r.Render(&b, 0)
 	want := "PGHA CLUSTER CRITICAL - resource vip-master FAILED on pgdb1 / really (+1 more)\n" +
-		"\\_ [CRITICAL] resource vip-master FAILED on pgdb1 / really\n" +
+		"\\_ [CRITICAL] resource vip-master FAILED on pgdb1 / really -- crm_resource --list-operations -r vip-master -N pgdb1\n" +
 		"\\_ [WARNING] node pgdb3 standby\n" +
 		"| nodes_online=3;;;0\n"
 	if code != 2 || b.String() != want {

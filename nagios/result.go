@@ -201,7 +201,11 @@ func (r *Result) Render(w io.Writer, verbose int) int {
 		fmt.Fprintf(w, "%s\n", clean(c))
 	}
 	for _, it := range probs {
-		fmt.Fprintf(w, "\\_ [%s] %s\n", it.State, clean(it.Text))
+		if cmd := hintFor(it.Text); cmd != "" {
+			fmt.Fprintf(w, "\\_ [%s] %s -- %s\n", it.State, clean(it.Text), clean(cmd))
+		} else {
+			fmt.Fprintf(w, "\\_ [%s] %s\n", it.State, clean(it.Text))
+		}
 	}
 	if verbose >= 1 {
 		for _, it := range r.Items {

@@ -8,7 +8,8 @@
 #
 # For every scenario: bring the lab to the reference state (pgdb1 PRI, pgdb2
 # HS:sync, pgdb3 HS:async) and wait until it has been so for BASELINE seconds
-# with no alert firing but PghaStonithDisabled; inject the fault; poll the
+# with no alert firing but PghaStonithDisabled and PghaFailoverRecent (the
+# recovery of the previous scenario may switch the primary back); inject the fault; poll the
 # cluster's status line until the fault is SETTLE_AFTER seconds old and the
 # line has not changed for STABLE seconds (bounded by MAX_WINDOW); then record
 # crm_mon XML and `check all` on every running node and, from the lab's
@@ -72,13 +73,13 @@ ANY_HEALTHY_RE=$(lab help | sed -n 's/^Healthy regex: //p')
 
 # healthy_for SECS TIMEOUT: poll until the reference state has held SECS seconds,
 # the exporters answer and Prometheus shows no firing alert but
-# PghaStonithDisabled. 0 on success, 1 on timeout.
+# PghaStonithDisabled and PghaFailoverRecent. 0 on success, 1 on timeout.
 healthy_for() {
   local want=$1 to=$2 t0 since="" line a
   t0=$(now_ms)
   while (( $(now_ms) - t0 < to * 1000 )); do
     line=$(status)
-    a=$(prom query --data-urlencode 'query=count(ALERTS{alertstate="firing",alertname!="PghaStonithDisabled"}) or count(up{job="pgha"} == 0)' 2>/dev/null \
+    a=$(prom query --data-urlencode 'query=count(ALERTS{alertstate="firing",alertname!~"PghaStonithDisabled|PghaFailoverRecent"}) or count(up{job="pgha"} == 0)' 2>/dev/null \
         | jq -r '.data.result | length' 2>/dev/null || echo err)
     if [[ $line =~ $HEALTHY_RE && $a == 0 ]]; then
       [[ -z $since ]] && since=$(now_ms)

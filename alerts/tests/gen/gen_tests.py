@@ -281,6 +281,34 @@ def pacemaker_tests():
     tests.append(test('A failover (scenario 2, the lab: new primary and VIPs 4.4-5.4 s after kill -9): 15 s without a primary, then the 05-primary-postgres-killed-failover recording. No promotion alert.',
                       [(healthy(), 5), (trans, 0.25), (cluster(pcmk=failover_pcmk()), 5)], al, keep=VIEW))
 
+    # Failover event: the primary moved (old_primary pgdb1, node pgdb3), for
+    # 15 minutes; not on a cluster start (no primary before).
+    al = [fires('6m', 'PghaFailoverRecent', ({'clone': 'mspostgresql', 'node': 'pgdb3', 'old_primary': 'pgdb1'}, 1)),
+          fires('19m', 'PghaFailoverRecent', ({'clone': 'mspostgresql', 'node': 'pgdb3', 'old_primary': 'pgdb1'}, 1))]
+    al += quiet('4m', 'PghaFailoverRecent')
+    al += quiet('21m', 'PghaFailoverRecent')
+    tests.append(test('A failover (scenario 2: 15 s without a primary, then pgdb3 promoted): PghaFailoverRecent names the new primary and the old one for 15 minutes, then clears.',
+                      [(healthy(), 5), (trans, 0.25), (cluster(pcmk=failover_pcmk()), 20)], al, keep=VIEW + ['pgha_pacemaker_primary$']))
+    al = quiet('3m', 'PghaFailoverRecent') + quiet('10m', 'PghaFailoverRecent')
+    tests.append(test('Cluster start: nothing promoted for 2 minutes, then pgdb1: a first primary is no failover.',
+                      [(cluster(pcmk=none), 2), (healthy(), 10)], al, keep=VIEW + ['pgha_pacemaker_primary$']))
+
+    # Fencing.
+    def fenced(n_failed, n_ok=0):
+        s = H()
+        s['fence'] = {('pgdb3', 'reboot', 'failed'): n_failed}
+        if n_ok:
+            s['fence'][('pgdb3', 'reboot', 'success')] = n_ok
+        return cluster(pcmk=s)
+    al = [fires('36m', 'PghaFencingFailed', ({'target': 'pgdb3', 'action': 'reboot', 'node': 'pgdb3'}, 1)),
+          fires('50m', 'PghaFencingFailed', ({'target': 'pgdb3', 'action': 'reboot', 'node': 'pgdb3'}, 2))]
+    al += quiet('34m', 'PghaFencingFailed') + quiet('76m', 'PghaFencingFailed') + quiet('84m', 'PghaFencingFailed')
+    tests.append(test('A reboot of pgdb3 fails at 35m, again at 45m, then succeeds at 50m (the failed entries stay in the fence history): PghaFencingFailed from the first failure until 30 minutes after the last, with the target as node.',
+                      [(healthy(), 35), (fenced(1), 10), (fenced(2), 5), (fenced(2, 1), 35)], al, keep=BASE + ['pgha_pacemaker_fence_events$']))
+    al = quiet('1m', 'PghaFencingFailed') + quiet('40m', 'PghaFencingFailed')
+    tests.append(test('First deployment on a cluster whose fence history already holds a failed reboot of pgdb3: no page for an old failure.',
+                      [(fenced(1, 1), 45)], al, keep=BASE + ['pgha_pacemaker_fence_events$']))
+
     # VIPs.
     stuck = failover_pcmk()
     stuck['roles'] = [('postgresql', 'pgdb3', 'promoted'), ('vip-master', 'pgdb1', 'started'),
@@ -439,7 +467,8 @@ def pgsql_tests():
     tests.append(test('Both standbys are put in standby: the primary is alone (one usable node, so no sync standby is expected), but there is no failover candidate.',
                       [(healthy(), 5), (cluster(pcmk=o), 5)], al, keep=VIEW))
     healthy_real = real_cluster(pcmk=live('01-healthy'), coro=COROSYNC_HEALTHY, pg=PG_HEALTHY)
-    others = [x for x in ALL if x not in ('PghaStonithDisabled', 'PghaResourceBannedByFailCount', 'PghaPgsqlStandbyDisconnected')]
+    others = [x for x in ALL if x not in ('PghaStonithDisabled', 'PghaResourceBannedByFailCount', 'PghaPgsqlStandbyDisconnected',
+                                          'PghaFailoverRecent')]
     f05 = real_cluster(pcmk=live('05-primary-postgres-killed-failover'), coro=COROSYNC_HEALTHY,
                        pg={'pgdb1': 'postgres/down.prom', 'pgdb2': 'postgres/standby-healthy-pg15.prom',
                            'pgdb3': 'postgres/primary-after-failover-pg15-pacemaker-agrees.prom'})
@@ -450,8 +479,9 @@ def pgsql_tests():
     al = [fires('12m', 'PghaResourceBannedByFailCount', (p1, 1)),
           fires('12m', 'PghaPgsqlStandbyDisconnected', ({**p1, 'data_status': 'DISCONNECT'}, 1)),
           fires('12m', 'PghaStonithDisabled', ({}, None)),
-          fires('22m', 'PghaResourceBannedByFailCount', (p1, INF))]
-    al += quiet('12m', *others) + quiet('22m', *others)
+          fires('22m', 'PghaResourceBannedByFailCount', (p1, INF)),
+          fires('12m', 'PghaFailoverRecent', ({'clone': 'mspostgresql', 'node': 'pgdb3', 'old_primary': 'pgdb1'}, 1))]
+    al += quiet('12m', *others) + quiet('22m', *others) + quiet('22m', 'PghaFailoverRecent')
     tests.append(test('The real recordings verbatim, scenario 2: 01-healthy, then at 5m the 05-primary-postgres-killed-failover exposition of each node (pgdb3 promoted, VIPs moved, pgdb1 STOP/DISCONNECT with its receiver ERROR kept, fail count 1 = migration-threshold 1) with PostgreSQL down on pgdb1 and primary on pgdb3, then at 15m the 06 recording (restart refused by PGSQL.lock, fail count INFINITY). Exactly the ban, the DISCONNECT and the lab\'s stonith alert fire.',
                       [(healthy_real, 5), (f05, 10), (f06, 10)], al))
     f03 = real_cluster(pcmk=live('03-sync-standby-node-standby'), coro=COROSYNC_HEALTHY,

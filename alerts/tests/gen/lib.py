@@ -147,6 +147,15 @@ def pcmk_series(s):
                 out[K('pgha_pgsql_data_status', resource='postgresql', node=node, data_status=x)] = int(x == ds)
         if rcv is not None:
             out[K('pgha_pgsql_receiver_ok', resource='postgresql', node=node)] = rcv
+    # pgha_pacemaker_primary: promoted, not failed, on an online clean node
+    # (crm.Status.Primaries).
+    for res, node, role in s['roles']:
+        st = s['nodes'].get(node, {})
+        if (res == 'postgresql' and role == 'promoted' and not s['failed'].get((res, node))
+                and st.get('online') == 1 and st.get('unclean') == 0):
+            out[K('pgha_pacemaker_primary', clone='mspostgresql', node=node)] = 1
+    for (target, action, status), v in s.get('fence', {}).items():
+        out[K('pgha_pacemaker_fence_events', target=target, action=action, status=status)] = v
     for cid, res, node, role, v in s['constraints']:
         out[K('pgha_pacemaker_location_constraint', id=cid, resource=res, node=node, role=role)] = v
     return out

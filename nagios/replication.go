@@ -51,7 +51,8 @@ func CheckReplication(snap *crm.Snapshot, o ReplicationOptions) Result {
 		byRsc[p.Resource] = append(byRsc[p.Resource], p)
 	}
 	for _, rsc := range rscs {
-		var pri, sync, async, streaming, candidates []string
+		var pri, streaming, candidates []string
+		sync, async := snap.PgsqlStandbys(rsc) // the landing page reads the same
 		// Who is primary is Pacemaker's promoted instance on a clean node
 		// (crm.Status.Primaries); a PRI attribute elsewhere is left over.
 		clone := st.CloneOf(rsc)
@@ -60,17 +61,12 @@ func CheckReplication(snap *crm.Snapshot, o ReplicationOptions) Result {
 			primaries = nil
 		}
 		for _, p := range byRsc[rsc] {
-			switch p.Status {
-			case "PRI":
+			if p.Status == "PRI" {
 				if clone == "" || slices.Contains(primaries, p.Node) {
 					pri = append(pri, p.Node)
 				} else {
 					r.Add(Warning, "%s on %s: stale PRI attribute (the instance there is not promoted, failed, or the node is lost)", rsc, p.Node)
 				}
-			case "HS:sync":
-				sync = append(sync, p.Node)
-			case "HS:async", "HS:potential":
-				async = append(async, p.Node)
 			}
 			if strings.HasPrefix(p.DataStatus, "STREAMING|") && online[p.Node] {
 				streaming = append(streaming, p.Node)

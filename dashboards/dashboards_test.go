@@ -43,6 +43,7 @@ type dashQuery struct {
 	formats     []string // legendFormat, or an annotation's titleFormat and textFormat
 	table       bool
 	excluded    map[string]bool // table columns hidden by the organize transformation
+	regex       string          // a query variable's regex
 }
 
 func dsUID(v any) string {
@@ -84,7 +85,8 @@ func loadDashboards(t *testing.T) []grafanaDashboard {
 						q = qm["query"]
 					}
 					qs, _ := q.(string)
-					d.varQueries = append(d.varQueries, dashQuery{where: "variable " + name, expr: qs})
+					regex, _ := vm["regex"].(string)
+					d.varQueries = append(d.varQueries, dashQuery{where: "variable " + name, expr: qs, regex: regex})
 					if u := dsUID(vm["datasource"]); u != "${datasource}" && u != "$datasource" {
 						d.problems = append(d.problems, fmt.Sprintf("variable %s: datasource %q, want ${datasource}", name, u))
 					}
@@ -216,7 +218,13 @@ func TestDashboards(t *testing.T) {
 				}
 			}
 		}
-		for _, q := range d.queries {
+		promql := d.queries
+		for _, q := range d.varQueries {
+			if inner, ok := strings.CutPrefix(q.expr, "query_result("); ok && strings.HasSuffix(inner, ")") {
+				promql = append(promql, dashQuery{where: q.where, expr: strings.TrimSuffix(inner, ")")})
+			}
+		}
+		for _, q := range promql {
 			e := grafanaIntervalRE.ReplaceAllString(q.expr, "5m")
 			e = grafanaVarRE.ReplaceAllString(e, "x")
 			quoted, err := json.Marshal(e)
@@ -474,8 +482,9 @@ func resultLabels(expr string, exported map[string]map[string]bool, rules map[st
 // cluster node, never the scrape target's address ({{instance}}): the
 // PostgreSQL and corosync series are joined with the node of their exporter.
 // Each label a legend shows is one its query yields (a renamed legend over a
-// query without the label would show nothing), and a table whose rows keep
-// the `instance` label hides that column.
+// query without the label would show nothing), a table whose rows keep the
+// `instance` label hides that column, and the node detail's target drop-down
+// shows node names.
 func TestDashboardNodeNames(t *testing.T) {
 	exported := crmtest.ExportedSeries(t)
 	rules := recordingRuleExprs(t)
@@ -494,6 +503,28 @@ func TestDashboardNodeNames(t *testing.T) {
 			}
 			if q.table && carriesInstance && !q.excluded["instance"] {
 				t.Errorf("%s: %s: table column `instance` shown; hide it (the node is in `node`)", d.file, q.where)
+			}
+		}
+		// A target chosen in a drop-down is shown by its node's name: the
+		// variable's regex takes the value from `instance` and the text from
+		// `node` of the query_result lines.
+		for _, q := range d.varQueries {
+			if q.where != "variable instance" {
+				continue
+			}
+			line := `{instance="10.0.0.1:9732", node="pgdb1"} 1 1700000000000`
+			re, err := regexp.Compile(strings.TrimSuffix(strings.TrimPrefix(q.regex, "/"), "/"))
+			if err != nil || !strings.HasPrefix(q.expr, "query_result(") {
+				t.Errorf("%s: %s shows the targets' addresses (query %q, regex %q: %v); show the node names", d.file, q.where, q.expr, q.regex, err)
+				continue
+			}
+			m := re.FindStringSubmatch(line)
+			if m == nil || re.SubexpIndex("value") < 0 || re.SubexpIndex("text") < 0 ||
+				m[re.SubexpIndex("value")] != "10.0.0.1:9732" || m[re.SubexpIndex("text")] != "pgdb1" {
+				t.Errorf("%s: %s: regex %q does not take the value from instance and the text from node of %s", d.file, q.where, q.regex, line)
+			}
+			if labels, _ := resultLabels(strings.TrimPrefix(q.expr, "query_result("), exported, rules, 0); !labels["node"] || !labels["instance"] {
+				t.Errorf("%s: %s: query %q does not yield instance and node", d.file, q.where, q.expr)
 			}
 		}
 	}

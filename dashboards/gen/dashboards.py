@@ -125,10 +125,10 @@ def var_ds():
             'current': {'selected': False, 'text': '${%s}' % DS_INPUT, 'value': '${%s}' % DS_INPUT}, 'hide': 0, 'refresh': 1, 'regex': '', 'options': [], 'includeAll': False, 'multi': False}
 
 
-def var_query(name, label, query, multi=False, include_all=False, all_value=None):
+def var_query(name, label, query, multi=False, include_all=False, all_value=None, regex=''):
     v = {'name': name, 'label': label, 'type': 'query', 'datasource': DS,
          'definition': query, 'query': {'query': query, 'refId': 'PrometheusVariableQueryEditor-VariableQuery'},
-         'current': {}, 'hide': 0, 'refresh': 2, 'regex': '', 'sort': 1, 'options': [],
+         'current': {}, 'hide': 0, 'refresh': 2, 'regex': regex, 'sort': 1, 'options': [],
          'multi': multi, 'includeAll': include_all}
     if all_value is not None:
         v['allValue'] = all_value
@@ -409,7 +409,10 @@ def node_detail():
              mappings=vmap([(1, 'active', 'green'), (0, 'FAULTY', 'red')]))
 
     variables = [var_ds(), var_query('job', 'Job (cluster)', 'label_values(pgha_exporter_build_info, job)'),
-                 var_query('instance', 'Node', 'label_values(pgha_exporter_build_info{job=~"$job"}, instance)')]
+                 # The target (value) chosen by its cluster node's name (text):
+                 # query_result lines read {instance="...", node="..."} 1 <time>.
+                 var_query('instance', 'Node', f'query_result(max by (instance, node) ({node_of(J)}))',
+                           regex='/instance="(?<value>[^"]*)".*node="(?<text>[^"]*)"/')]
     links = [{'title': 'Cluster overview', 'type': 'dashboards', 'tags': ['pgha'], 'asDropdown': False,
               'includeVars': True, 'keepTime': True}]
     return dashboard('pgha-node-detail', 'PostgreSQL HA cluster: node detail',

@@ -34,7 +34,6 @@ type landingPage struct {
 	corosync    *collector.Refresher[*corosync.Status]
 	postgres    bool
 	crmMaxAge   time.Duration
-	now         func() time.Time
 }
 
 // landingData is what the template renders; every string is escaped by
@@ -122,7 +121,7 @@ func (l *landingPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := landingData{Version: version.Version, Revision: version.Revision, MetricsPath: l.metricsPath, SnapshotPath: snapshotPath}
 	if l.pacemaker != nil {
 		d.Collectors = append(d.Collectors, "pacemaker")
-		d.Pacemaker = summarizePacemaker(l.pacemaker.State(), l.now(), l.crmMaxAge)
+		d.Pacemaker = summarizePacemaker(l.pacemaker.State(), time.Now(), l.crmMaxAge)
 	}
 	if l.corosync != nil {
 		d.Collectors = append(d.Collectors, "corosync")

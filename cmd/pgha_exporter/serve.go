@@ -141,7 +141,7 @@ func serve(c *config, stderr io.Writer) int {
 		Slots: slots, WriteTimeout: bodyWriteTimeout, Logger: logger}))
 	if c.telemetryPath != "/" {
 		mux.Handle("/", &landingPage{metricsPath: c.telemetryPath, pacemaker: api.pacemaker, corosync: api.corosync,
-			postgres: api.postgres != nil, crmMaxAge: c.crmMaxAge, now: time.Now})
+			postgres: api.postgres != nil, crmMaxAge: c.crmMaxAge})
 	}
 	srv := newServer(mux, logger, writeTimeout)
 	errc := make(chan error, 1)

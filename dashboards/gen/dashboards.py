@@ -190,6 +190,22 @@ OKBAD = vmap([(1, 'OK', 'green'), (0, 'NO', 'red')])
 RG = [{'color': 'red', 'value': None}, {'color': 'green', 'value': 1}]
 
 
+def failure_annotations():
+    """What failed and when, on every panel of a cluster's dashboards:
+    promotions (at the time Pacemaker recorded them), fencing actions,
+    PostgreSQL timeline changes."""
+    fence = f'max by (target, action, status) (pgha_pacemaker_fence_events{{{J}}})'
+    fence_before = f'max by (target, action, status) (pgha_pacemaker_fence_events{{{J}}} offset 1m)'
+    return [
+        annotation('Promotions', f'max by (clone, node) (pgha_pacemaker_last_promotion_timestamp_seconds{{{J}}}) * 1000',
+                   'Promotion', '{{clone}} promoted on {{node}}', 'clone,node', 'purple', use_value_for_time=True),
+        annotation('Fencing', f'({fence} - {fence_before}) > 0 or ({fence} unless {fence_before})',
+                   'Fencing', '{{action}} of {{target}}: {{status}}', 'target,action,status', 'red'),
+        annotation('Timeline changes', f'max by (node) ({by_node(f"changes(pgha_postgres_timeline_id{{{J}}}[2m])")}) > 0',
+                   'Timeline change', 'PostgreSQL on {{node}} changed timeline', 'node', 'orange'),
+    ]
+
+
 def overview():
     d = Dash()
     d.row('Cluster (Pacemaker, as the exporters of $job see it)')
@@ -316,19 +332,9 @@ def overview():
     variables = [var_ds(), var_query('job', 'Job (cluster)', 'label_values(pgha_exporter_build_info, job)')]
     links = [{'title': 'Node detail', 'type': 'dashboards', 'tags': ['pgha'], 'asDropdown': False,
               'includeVars': True, 'keepTime': True}]
-    fence = f'max by (target, action, status) (pgha_pacemaker_fence_events{{{J}}})'
-    fence_before = f'max by (target, action, status) (pgha_pacemaker_fence_events{{{J}}} offset 1m)'
-    annotations = [
-        annotation('Promotions', f'max by (clone, node) (pgha_pacemaker_last_promotion_timestamp_seconds{{{J}}}) * 1000',
-                   'Promotion', '{{clone}} promoted on {{node}}', 'clone,node', 'purple', use_value_for_time=True),
-        annotation('Fencing', f'({fence} - {fence_before}) > 0 or ({fence} unless {fence_before})',
-                   'Fencing', '{{action}} of {{target}}: {{status}}', 'target,action,status', 'red'),
-        annotation('Timeline changes', f'max by (node) ({by_node(f"changes(pgha_postgres_timeline_id{{{J}}}[2m])")}) > 0',
-                   'Timeline change', 'PostgreSQL on {{node}} changed timeline', 'node', 'orange'),
-    ]
     return dashboard('pgha-cluster-overview', 'PostgreSQL HA cluster: overview',
                      'Pacemaker/Corosync cluster with the ocf:heartbeat:pgsql agent, as pgha_exporter reports it (one job = one cluster).',
-                     d.panels, variables, links, annotations)
+                     d.panels, variables, links, failure_annotations())
 
 
 def node_detail():
@@ -417,7 +423,7 @@ def node_detail():
               'includeVars': True, 'keepTime': True}]
     return dashboard('pgha-node-detail', 'PostgreSQL HA cluster: node detail',
                      'One node of the cluster: its exporter, its Pacemaker state, its PostgreSQL and its corosync view.',
-                     d.panels, variables, links)
+                     d.panels, variables, links, failure_annotations())
 
 
 def fleet():

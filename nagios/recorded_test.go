@@ -34,7 +34,7 @@ var recordedFirstLines = map[int]struct{ quorate, inquorate string }{
 	11: {"pgdb3", ""},
 	12: {"", "quorum"},
 	13: {"", "quorum"},
-	14: {"pgdb2", ""},
+	14: {"lost: pgdb2, pgdb3", ""},
 	15: {"", "quorum"},
 	16: {"", "quorum"},
 	17: {"no primary", ""},

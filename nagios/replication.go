@@ -51,7 +51,7 @@ func CheckReplication(snap *crm.Snapshot, o ReplicationOptions) Result {
 		byRsc[p.Resource] = append(byRsc[p.Resource], p)
 	}
 	for _, rsc := range rscs {
-		var pri, streaming, candidates []string
+		var pri, streaming, candidates, lost []string
 		sync, async := snap.PgsqlStandbys(rsc) // the landing page reads the same
 		// Who is primary is Pacemaker's promoted instance on a clean node
 		// (crm.Status.Primaries); a PRI attribute elsewhere is left over.
@@ -80,8 +80,10 @@ func CheckReplication(snap *crm.Snapshot, o ReplicationOptions) Result {
 				r.Policy(Warning, "%s on %s: data DISCONNECT (node in standby or maintenance)", rsc, p.Node)
 			case p.DataStatus == "DISCONNECT" && online[p.Node]:
 				r.Event(Warning, "standby %s lost: %s data DISCONNECT, will not be promoted", p.Node, rsc)
+				lost = append(lost, p.Node)
 			case p.DataStatus == "DISCONNECT":
 				r.Event(Warning, "standby %s lost: %s data DISCONNECT (node offline)", p.Node, rsc)
+				lost = append(lost, p.Node)
 			}
 			if online[p.Node] {
 				switch p.Status {
@@ -117,7 +119,11 @@ func CheckReplication(snap *crm.Snapshot, o ReplicationOptions) Result {
 		case len(sync) > 0:
 			r.Add(OK, "%s: HS:sync on %s", rsc, strings.Join(sync, ","))
 		case o.SyncMode && onlineCount >= 2:
-			r.Event(Critical, "sync standby lost: no HS:sync standby of %s (commits unprotected or blocked)", rsc)
+			if len(lost) > 0 {
+				r.Event(Critical, "sync standby lost: no HS:sync standby of %s (commits unprotected or blocked); lost: %s", rsc, strings.Join(lost, ", "))
+			} else {
+				r.Event(Critical, "sync standby lost: no HS:sync standby of %s (commits unprotected or blocked)", rsc)
+			}
 		}
 		if len(candidates) == 0 {
 			r.Add(Critical, "%s: no failover candidate (no standby with promotion score >= 100)", rsc)

@@ -79,6 +79,25 @@ var runVolatile = regexp.MustCompile(`ts=\S+|duration_seconds=\S+|[0-9.]+e[-+][0
 // password, which could only reach a label or a page's text.
 var sampleValue = regexp.MustCompile(`(?m)^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{.*\})?) \S+$`)
 
+// startFailingPG starts the exporter over the healthy fixture with a DSN
+// holding password pw and pointing at a closed port, and waits until the
+// postgres collector has logged its error (the message that must not leak).
+func startFailingPG(t *testing.T, pw string, port int) *exporter {
+	t.Helper()
+	t.Setenv(pg.EnvDSN, hostileDSN(pw, port))
+	e := start(t, "http", healthyMon, "--no-collector.corosync")
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(e.logs.String(), "collector=postgres") {
+		_, _ = e.scrape(t, 5*time.Second)
+		if time.Now().After(deadline) {
+			e.stop(t)
+			t.Fatalf("no postgres collector error logged:\n%s", e.logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return e
+}
+
 // TestHostilePasswordServe: the exporter's log, /metrics, the landing page
 // and /api/v1/snapshot after a failed connection carry no fragment of the
 // password.
@@ -88,17 +107,8 @@ func TestHostilePasswordServe(t *testing.T) {
 	}
 	port := closedPort(t)
 	serve := func(pw string) (logs, pages, lastError string) {
-		t.Setenv(pg.EnvDSN, hostileDSN(pw, port))
-		e := start(t, "http", healthyMon, "--no-collector.corosync")
+		e := startFailingPG(t, pw, port)
 		defer e.stop(t)
-		deadline := time.Now().Add(20 * time.Second)
-		for !strings.Contains(e.logs.String(), "collector=postgres") {
-			_, _ = e.scrape(t, 5*time.Second)
-			if time.Now().After(deadline) {
-				t.Fatalf("no postgres collector error logged:\n%s", e.logs)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
 		var b strings.Builder
 		for _, path := range []string{"/", "/metrics", snapshotPath} {
 			resp, err := http.Get("http://" + e.addr + path)

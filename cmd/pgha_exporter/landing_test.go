@@ -14,7 +14,6 @@ import (
 	"github.com/pgha/pgha_exporter/collector"
 	"github.com/pgha/pgha_exporter/crm"
 	"github.com/pgha/pgha_exporter/crm/crmtest"
-	"github.com/pgha/pgha_exporter/pg"
 	"github.com/pgha/pgha_exporter/pg/pgtest"
 )
 
@@ -175,17 +174,8 @@ func TestLandingPageHidesPassword(t *testing.T) {
 	port := closedPort(t)
 	age := regexp.MustCompile(`data-fact="snapshot-age">[^<]*<`)
 	page := func(pw string) string {
-		t.Setenv(pg.EnvDSN, hostileDSN(pw, port))
-		e := start(t, "http", healthyMon, "--no-collector.corosync")
+		e := startFailingPG(t, pw, port)
 		defer e.stop(t)
-		deadline := time.Now().Add(20 * time.Second)
-		for !strings.Contains(e.logs.String(), "collector=postgres") {
-			_, _ = e.scrape(t, 5*time.Second)
-			if time.Now().After(deadline) {
-				t.Fatalf("no postgres collector error logged:\n%s", e.logs)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
 		body, _ := landingFacts(t, e)
 		return age.ReplaceAllString(body, `data-fact="snapshot-age">#<`)
 	}

@@ -127,28 +127,39 @@ func matches(m *dto.Metric, want []string) bool {
 
 // firing returns the alerts Prometheus reports, by name, with their state.
 func alerts() map[string]string {
-	body, err := monCurl(promURL + "/api/v1/alerts")
+	list, err := alertList()
 	if err != nil {
 		return nil
 	}
-	var doc struct {
-		Data struct {
-			Alerts []struct {
-				Labels map[string]string `json:"labels"`
-				State  string            `json:"state"`
-			} `json:"alerts"`
-		} `json:"data"`
-	}
-	if json.Unmarshal(body, &doc) != nil {
-		return nil
-	}
 	out := map[string]string{}
-	for _, a := range doc.Data.Alerts {
+	for _, a := range list {
 		if out[a.Labels["alertname"]] != "firing" {
 			out[a.Labels["alertname"]] = a.State
 		}
 	}
 	return out
+}
+
+type alert struct {
+	Labels map[string]string `json:"labels"`
+	State  string            `json:"state"`
+}
+
+// alertList returns every alert of the lab's Prometheus.
+func alertList() ([]alert, error) {
+	body, err := monCurl(promURL + "/api/v1/alerts")
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Data struct {
+			Alerts []alert `json:"alerts"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, err
+	}
+	return doc.Data.Alerts, nil
 }
 
 // check runs `pgha_exporter check` on a node against the real tools.
@@ -602,23 +613,12 @@ func unprivileged(t *testing.T) {
 
 // criticalFiring reports whether some severity="critical" alert fires.
 func criticalFiring() (bool, string) {
-	body, err := monCurl(promURL + "/api/v1/alerts")
+	list, err := alertList()
 	if err != nil {
 		return false, err.Error()
 	}
-	var doc struct {
-		Data struct {
-			Alerts []struct {
-				Labels map[string]string `json:"labels"`
-				State  string            `json:"state"`
-			} `json:"alerts"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return false, err.Error()
-	}
 	var seen []string
-	for _, a := range doc.Data.Alerts {
+	for _, a := range list {
 		if a.State == "firing" && a.Labels["severity"] == "critical" {
 			return true, a.Labels["alertname"]
 		}

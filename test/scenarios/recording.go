@@ -187,12 +187,15 @@ const Step = 5000 // ms
 
 // Grid returns the evaluation grid of the episode: the slot times (ms after
 // the fault) from the start of the baseline to the end of the recording. A
-// slot holds each target's scrape within half a step of it, so the last slot
-// ends no later than the recording (the query time, EndMS).
+// slot holds each target's scrape within half a step of it. The last slot
+// ends a scrape timeout (one step) before the recording's end (the query
+// time, EndMS): the scrape of an unreachable target is written, stamped with
+// its start, only when its timeout expires, so the slot just before the
+// query can lack it.
 func (ep Episode) Grid() []int64 {
 	start := -ep.Meta.BaselineMS
 	var g []int64
-	for t := start; t+Step/2 <= ep.Meta.EndMS; t += Step {
+	for t := start; t+Step/2 <= ep.Meta.EndMS-Step; t += Step {
 		g = append(g, t)
 	}
 	return g

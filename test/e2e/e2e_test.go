@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -343,7 +344,30 @@ func healthy(t *testing.T) {
 			t.Errorf("check %s on pgdb1: exit %d\n%s", what, code, out)
 		}
 	}
-	time.Sleep(20 * time.Second) // a few evaluations of every rule
+	// Every rule group evaluated four more times on the healthy cluster.
+	evals := func() float64 {
+		body, err := monCurl(promURL + "/api/v1/query?query=min(prometheus_rule_group_iterations_total)")
+		if err != nil {
+			return -1
+		}
+		var doc struct {
+			Data struct {
+				Result []struct {
+					Value [2]any `json:"value"`
+				} `json:"result"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(body, &doc) != nil || len(doc.Data.Result) == 0 {
+			return -1
+		}
+		v, _ := strconv.ParseFloat(fmt.Sprint(doc.Data.Result[0].Value[1]), 64)
+		return v
+	}
+	from := evals()
+	waitFor(t, "four evaluations of every rule group", 60*time.Second, func() (bool, string) {
+		n := evals()
+		return from >= 0 && n >= from+4, fmt.Sprintf("%v -> %v", from, n)
+	})
 	for name, state := range alerts() {
 		if name != "PghaStonithDisabled" {
 			t.Errorf("healthy cluster: alert %s is %s", name, state)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pgha/pgha_exporter/crm/crmtest"
 	"github.com/pgha/pgha_exporter/test/scenarios"
 )
 
@@ -198,13 +199,7 @@ func TestScenarioReplay(t *testing.T) {
 			replay(t, promtool, rules, used, ep, exp)
 		})
 	}
-	var missing []int
-	for n := range expectations {
-		if !seen[n] {
-			missing = append(missing, n)
-		}
-	}
-	sort.Ints(missing)
+	missing := crmtest.Missing(expectations, seen)
 	// Every recorded episode is replayed; the ones not recorded yet cannot be
 	// judged and are listed (docs/failover-scenarios.md says "not recorded
 	// yet" for them). Fewer episodes than were committed means recordings

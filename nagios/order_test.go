@@ -1,9 +1,10 @@
 package nagios
 
 import (
-	"sort"
 	"strings"
 	"testing"
+
+	"github.com/pgha/pgha_exporter/crm/crmtest"
 )
 
 // firstLine evaluates "check all" minus corosync (cluster + replication with
@@ -49,14 +50,7 @@ func TestFirstLineNamesTheChange(t *testing.T) {
 			t.Errorf("%s: the standing stonith warning leads over other problems: %q", sc.name, first)
 		}
 	}
-	var missing []string
-	for n := range want {
-		if !seen[n] {
-			missing = append(missing, n)
-		}
-	}
-	sort.Strings(missing)
-	if len(missing) > 0 {
+	if missing := crmtest.Missing(want, seen); len(missing) > 0 {
 		t.Errorf("scenarios not found: %v", missing)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -108,14 +107,7 @@ func TestRecordedScenarioChecks(t *testing.T) {
 			}
 		}
 	}
-	var missing []int
-	for n := range recordedFirstLines {
-		if !seen[n] {
-			missing = append(missing, n)
-		}
-	}
-	sort.Ints(missing)
-	if len(missing) > 0 {
+	if missing := crmtest.Missing(recordedFirstLines, seen); len(missing) > 0 {
 		t.Logf("scenarios without a recording yet: %v", missing)
 	}
 }

@@ -5,8 +5,10 @@
 package crmtest
 
 import (
+	"cmp"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 )
@@ -91,5 +93,18 @@ func CrmMonFixtures(t testing.TB) map[string]string {
 			out["generated/"+rel] = f
 		}
 	}
+	return out
+}
+
+// Missing returns, sorted, the keys of want that seen does not hold (the
+// expectations of a table that no fixture or recording exercised).
+func Missing[K cmp.Ordered, V any](want map[K]V, seen map[K]bool) []K {
+	var out []K
+	for k := range want {
+		if !seen[k] {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
 	return out
 }

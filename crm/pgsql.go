@@ -292,6 +292,28 @@ func (s *Status) Primaries(clone string) []string {
 	return out
 }
 
+// QuorumMargin counts, among the member nodes crm_mon lists, those lost
+// (offline or unclean) and how many more could be lost before the online
+// ones fall below a majority (one vote per node; corosync's votes, qdevice
+// and two_node are not in crm_mon's view). margin 0 with lost > 0 is a
+// cluster at minimum quorum: one more failure stops every resource.
+func (s *Status) QuorumMargin() (lost, margin int) {
+	members, online := 0, 0
+	for _, n := range s.Nodes {
+		if n.Type != "" && n.Type != "member" {
+			continue
+		}
+		members++
+		switch {
+		case n.Unclean != nil && *n.Unclean, n.Online != nil && !*n.Online:
+			lost++
+		case n.Online != nil && *n.Online:
+			online++
+		}
+	}
+	return lost, online - (members/2 + 1)
+}
+
 // Promotion is the last successful promote of a clone that Pacemaker's
 // operation history shows: on which node and when (last-rc-change).
 type Promotion struct {

@@ -39,3 +39,21 @@ func TestLastPromotion(t *testing.T) {
 		}
 	}
 }
+
+// TestQuorumMargin: one vote per member node, from the generated fixtures.
+func TestQuorumMargin(t *testing.T) {
+	for rel, want := range map[string][2]int{
+		"healthy/crm_mon.xml":                    {0, 1},
+		"sync-standby-node-lost/crm_mon.xml":     {1, 0},
+		"primary-node-lost-failover/crm_mon.xml": {1, 0},
+		"node-standby/crm_mon.xml":               {0, 1}, // standby is no loss
+	} {
+		snap, err := (&Source{MonFile: filepath.Join(crmtest.Generated(t), rel), Location: time.UTC}).Fetch(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lost, margin := snap.Status.QuorumMargin(); lost != want[0] || margin != want[1] {
+			t.Errorf("%s: lost %d margin %d, want %v", rel, lost, margin, want)
+		}
+	}
+}

@@ -62,6 +62,13 @@ func CheckCluster(snap *crm.Snapshot, o ClusterOptions) Result {
 	promoted := promotedNodes(st)
 	failoverFindings(&r, st, promoted) // a failover leads: it names the new primary
 	online, members := nodeFindings(&r, st, o)
+	if sum.DC != nil && isTrue(sum.DC.WithQuorum) {
+		// The lost node's own finding is the event (its state the
+		// operator's policy); the risk it leaves is a problem of its own.
+		if lost, margin := st.QuorumMargin(); lost > 0 && margin <= 0 {
+			r.Add(Critical, "at minimum quorum: %d of %d nodes online, one more failure stops every resource", online, members)
+		}
+	}
 	resourceFindings(&r, st, o, maintenanceMode)
 	promotableFindings(&r, st, promoted)
 	withPromotedFindings(&r, snap, o, promoted)

@@ -99,8 +99,8 @@ func TestScenarioStates(t *testing.T) {
 		"generated-cli-ban":                           {Warning, Warning},
 		"generated-failcount-at-threshold":            {Critical, OK},
 		"generated-primary-monitor-failed":            {Critical, Critical}, // the failed primary is no primary (crm.Status.Primaries)
-		"generated-primary-node-lost-failover":        {Warning, Warning},
-		"generated-sync-standby-node-lost":            {Warning, Warning},
+		"generated-primary-node-lost-failover":        {Critical, Warning}, // 2 of 3 online: at minimum quorum
+		"generated-sync-standby-node-lost":            {Critical, Warning},
 		"live-01-healthy":                             {OK, OK},
 		"live-03-sync-standby-node-standby":           {Warning, Warning},
 		"live-05-primary-postgres-killed-failover":    {Critical, Warning},

@@ -23,7 +23,7 @@ var hints = []hint{
 	{regexp.MustCompile(`^node (?P<node>\S+) OFFLINE`), `corosync-quorumtool -s`},
 	{regexp.MustCompile(`^node (?P<node>\S+) in standby`), `crm_standby -N <node> -G`},
 	{regexp.MustCompile(`^node (?P<node>\S+) in maintenance`), `crm_attribute -N <node> -n maintenance -G -q`},
-	{regexp.MustCompile(`^(partition WITHOUT quorum|quorum lost|NOT quorate|no quorum information|\d+ of \d+ expected members)`), `corosync-quorumtool -s`},
+	{regexp.MustCompile(`^(partition WITHOUT quorum|quorum lost|at minimum quorum|NOT quorate|no quorum information|\d+ of \d+ expected members)`), `corosync-quorumtool -s`},
 	{regexp.MustCompile(`^(knet link|ring) `), `corosync-cfgtool -s`},
 	{regexp.MustCompile(`^cman: node`), `cman_tool nodes -a`},
 	{regexp.MustCompile(`^no DC`), `corosync-quorumtool -s`},

@@ -65,7 +65,7 @@ user needs no cluster rights.`)
 	cmd.Flag("lag-seconds-warning", "Warning range on each standby's replay lag in seconds.").Default(lag.LagSeconds.Warn.String()).StringVar(&k.lagSecondsWarn)
 	cmd.Flag("lag-seconds-critical", "Critical range on each standby's replay lag in seconds.").Default(lag.LagSeconds.Crit.String()).StringVar(&k.lagSecondsCrit)
 	for _, p := range []struct{ name, def, help string }{
-		{"offline", "warning", "State for an offline node."},
+		{"offline", "warning", "State for an offline node (a loss that leaves a bare majority is CRITICAL on its own: at minimum quorum)."},
 		{"standby", "warning", "State for a node in standby."},
 		{"maintenance", "warning", "State for a node in maintenance."},
 		{"maintenance-mode", "warning", "State for cluster-wide maintenance-mode."},

@@ -99,7 +99,7 @@ func TestScenarioStates(t *testing.T) {
 		"generated-cli-ban":                           {Warning, Warning},
 		"generated-failcount-at-threshold":            {Critical, OK},
 		"generated-primary-monitor-failed":            {Critical, Critical}, // the failed primary is no primary (crm.Status.Primaries)
-		"generated-primary-node-lost-failover":        {Critical, Warning}, // 2 of 3 online: at minimum quorum
+		"generated-primary-node-lost-failover":        {Critical, Warning},  // 2 of 3 online: at minimum quorum
 		"generated-sync-standby-node-lost":            {Critical, Warning},
 		"live-01-healthy":                             {OK, OK},
 		"live-03-sync-standby-node-standby":           {Warning, Warning},

@@ -126,7 +126,8 @@ var expectations = map[int]expectation{
 	}},
 	18: {page: true, named: []string{"pgdb1", "pgdb3"}},
 	19: {page: true, named: []string{"pgdb1", "pgdb3"}},
-	20: {page: true, named: []string{"pgdb1", "pgdb3"}, fire: []sel{
+	// pgdb2 is promoted, alone: no sync standby, no failover candidate.
+	20: {page: true, named: []string{"pgdb1", "pgdb3"}, failover: moved, fire: []sel{
 		a("PghaResourceBannedByFailCount", "node", "pgdb1", "resource", "postgresql"),
 		a("PghaResourceBannedByFailCount", "node", "pgdb3", "resource", "postgresql"),
 	}},

@@ -265,7 +265,7 @@ func failoverFindings(r *Result, st *crm.Status, promoted map[string][]string) {
 			continue
 		}
 		if age := now.Sub(last); !last.IsZero() && age >= 0 && age <= FailoverWindow {
-			r.Event(Warning, "failover: new primary %s (%s promoted %s ago, at %s)", nodes[0], clone, age.Round(time.Second), last.Format("15:04:05"))
+			r.Lead(Warning, "failover: new primary %s (%s promoted %s ago, at %s)", nodes[0], clone, age.Round(time.Second), last.Format("15:04:05"))
 		}
 	}
 }

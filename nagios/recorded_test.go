@@ -39,7 +39,7 @@ var recordedFirstLines = map[int]struct{ quorate, inquorate string }{
 	17: {"NO PRIMARY", ""},
 	18: {"", "quorum"},
 	19: {"", "quorum"},
-	20: {"failover: new primary pgdb2", ""},
+	20: {"failover: new primary pgdb2", ""}, // then: sync standby lost (pgdb1, pgdb3)
 	21: {"", "quorum"},
 	22: {"", "quorum"},
 	23: {"NO PRIMARY", ""},

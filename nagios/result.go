@@ -64,9 +64,12 @@ type Class int
 
 // Finding classes, in the order problems are listed.
 const (
-	// ClassEvent is a change of the cluster's shape: no primary, a
-	// failover and its new primary, a lost sync standby, a lost node.
-	ClassEvent Class = iota
+	// ClassLead is the change that explains the others: a failover and
+	// its new primary (the sync standby or node lost with it follow).
+	ClassLead Class = iota
+	// ClassEvent is a change of the cluster's shape: no primary, a lost
+	// sync standby, a lost node, quorum lost.
+	ClassEvent
 	// ClassProblem is any other finding.
 	ClassProblem
 	// ClassStanding is a condition set on purpose (policy findings: fencing
@@ -113,6 +116,11 @@ func (r *Result) Add(s State, format string, args ...any) {
 // finding of its state or milder.
 func (r *Result) Event(s State, format string, args ...any) {
 	r.Items = append(r.Items, Item{State: s, Text: fmt.Sprintf(format, args...), Class: ClassEvent})
+}
+
+// Lead records the event that leads every other finding (a failover).
+func (r *Result) Lead(s State, format string, args ...any) {
+	r.Items = append(r.Items, Item{State: s, Text: fmt.Sprintf(format, args...), Class: ClassLead})
 }
 
 // Policy records a standing finding whose state an operator chose

@@ -41,7 +41,7 @@ var recordedFirstLines = map[int]struct{ quorate, inquorate string }{
 	19: {"", "quorum"},
 	20: {"failover: new primary pgdb2", ""}, // then: sync standby lost (pgdb1, pgdb3)
 	21: {"", "quorum"},
-	22: {"", "quorum"},
+	22: {"", ""}, // every node powered off: no node runs a check
 	23: {"NO PRIMARY", ""},
 	24: {"pgdb2 in standby", ""},
 	25: {"maintenance", ""},
@@ -69,7 +69,7 @@ func TestRecordedScenarioChecks(t *testing.T) {
 		}
 		seen[n] = true
 		mons, _ := filepath.Glob(filepath.Join(dir, "nodes", "*.crm_mon.xml"))
-		if len(mons) == 0 {
+		if len(mons) == 0 && want.quorate+want.inquorate != "" {
 			t.Errorf("%s: no crm_mon XML recorded", filepath.Base(dir))
 		}
 		for _, mon := range mons {

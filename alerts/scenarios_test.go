@@ -136,7 +136,10 @@ var expectations = map[int]expectation{
 	// folded into it, not sent three times).
 	21: {page: true, fire: []sel{a("PghaClusterUnmonitored", "severity", "critical")}},
 	22: {page: true, fire: []sel{a("PghaClusterUnmonitored", "severity", "critical")}},
-	23: {page: true, named: []string{"pgdb1", "pgdb2", "pgdb3"}, fire: []sel{
+	// pgdb1 and pgdb3 are banned at once; pgdb2 is promoted, its promote
+	// fails ~110 s after the fault and its ban's for: ends after the
+	// episode: the page names the two, and that no primary is left.
+	23: {page: true, named: []string{"pgdb1", "pgdb3"}, fire: []sel{
 		a("PghaPgsqlNoPrimary", "severity", "critical"),
 	}},
 	// Planned actions page nobody.

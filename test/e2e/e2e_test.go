@@ -298,6 +298,9 @@ func TestCluster(t *testing.T) {
 		{"primary-power-loss", primaryPowerLoss},
 		{"async-standby-network-loss", asyncNetworkLoss},
 		{"node-standby", nodeStandby},
+		{"primary-vip-rep-failure", vipRepFailure},
+		{"both-standbys-power-loss", standbysPowerLoss},
+		{"all-postgres-killed", allPostgresKilled},
 	} {
 		if !t.Run(sc.name, sc.run) {
 			// Bring the cluster back (links up, nodes powered on, standby
@@ -630,4 +633,107 @@ func unprivileged(t *testing.T) {
 	if err != nil {
 		t.Errorf("check all as pgha: %v\n%s", err, out)
 	}
+}
+
+// criticalFiring reports whether some severity="critical" alert fires.
+func criticalFiring() (bool, string) {
+	list, err := alertList()
+	if err != nil {
+		return false, err.Error()
+	}
+	var seen []string
+	for _, a := range list {
+		if a.State == "firing" && a.Labels["severity"] == "critical" {
+			return true, a.Labels["alertname"]
+		}
+		seen = append(seen, a.Labels["alertname"]+"/"+a.State)
+	}
+	return false, strings.Join(seen, " ")
+}
+
+// vipRepFailure (scenario 4): vip-rep's address is removed from the primary;
+// Pacemaker restarts it in place (migration-threshold=0 for vip-rep) and
+// its fail count rises: a warning that names the resource, no page.
+func vipRepFailure(t *testing.T) {
+	waitAlertGone(t, "PghaResourceFailCountRising")
+	t0 := time.Now()
+	lab(t, time.Minute, "fault", "vip-rep-fail")
+	metric := waitFor(t, "a vip-rep fail count on pgdb1", 90*time.Second, func() (bool, string) {
+		return all(nodes, func(m map[string]*dto.MetricFamily) bool {
+			return !is(m, 0, "pgha_pacemaker_failcount", "resource=vip-rep", "node=pgdb1") &&
+				hasSeries(m, "pgha_pacemaker_failcount", "resource=vip-rep", "node=pgdb1")
+		})
+	})
+	waitAlert(t, "PghaResourceFailCountRising", "firing", 150*time.Second)
+	record(t, "primary vip-rep failure", metric, time.Since(t0), "PghaResourceFailCountRising")
+	if ok, which := criticalFiring(); ok {
+		t.Errorf("a vip-rep restarted in place pages: %s", which)
+	}
+	if code, out := check(t, "pgdb1", "cluster"); code != 1 || !strings.Contains(out, "vip-rep on pgdb1") {
+		t.Errorf("check cluster on pgdb1: exit %d\n%s", code, out)
+	}
+	recoverLab(t)
+}
+
+// standbysPowerLoss (scenario 13): both standbys lose power; pgdb1 is alone
+// without quorum and stops PostgreSQL: a page within 90 s, and the
+// survivor's exporter says quorum is lost.
+func standbysPowerLoss(t *testing.T) {
+	waitAlertGone(t, "PghaPacemakerNoQuorum")
+	t0 := time.Now()
+	lab(t, time.Minute, "fault", "power-off", "pgdb2")
+	lab(t, time.Minute, "fault", "power-off", "pgdb3")
+	metric := waitFor(t, "pgdb1 without quorum", 90*time.Second, func() (bool, string) {
+		return all([]string{"pgdb1"}, func(m map[string]*dto.MetricFamily) bool {
+			return is(m, 0, "pgha_pacemaker_quorate") && is(m, 0, "pgha_corosync_quorate")
+		})
+	})
+	waitFor(t, "a critical alert", 150*time.Second, criticalFiring)
+	paged := time.Since(t0)
+	record(t, "both standbys power loss", metric, paged, "critical")
+	if paged > 90*time.Second {
+		t.Errorf("first page %s after the fault, want within 90s", paged.Round(time.Second))
+	}
+	if code, out := check(t, "pgdb1", "cluster"); code != 2 || !strings.Contains(out, "quorum") {
+		t.Errorf("check cluster on pgdb1: exit %d\n%s", code, out)
+	}
+	lab(t, 3*time.Minute, "fault", "power-on", "pgdb2")
+	lab(t, 3*time.Minute, "fault", "power-on", "pgdb3")
+	recoverLab(t)
+}
+
+// allPostgresKilled (scenario 23): PostgreSQL killed on all three nodes;
+// with migration-threshold=1 every instance is banned: no primary anywhere,
+// PghaPgsqlNoPrimary pages.
+func allPostgresKilled(t *testing.T) {
+	waitAlertGone(t, "PghaPgsqlNoPrimary")
+	t0 := time.Now()
+	for _, n := range nodes {
+		lab(t, time.Minute, "fault", "kill-postgres", n)
+	}
+	metric := waitFor(t, "no PRI anywhere", 120*time.Second, func() (bool, string) {
+		return all(nodes, func(m map[string]*dto.MetricFamily) bool {
+			return pgsqlStatusOf(m, "pgdb1") != "PRI" && pgsqlStatusOf(m, "pgdb2") != "PRI" && pgsqlStatusOf(m, "pgdb3") != "PRI"
+		})
+	})
+	waitAlert(t, "PghaPgsqlNoPrimary", "firing", 180*time.Second)
+	record(t, "all postgres killed", metric, time.Since(t0), "PghaPgsqlNoPrimary")
+	if code, out := check(t, "pgdb2", "cluster"); code != 2 || !strings.Contains(out, "NO PRIMARY") {
+		t.Errorf("check cluster on pgdb2: exit %d\n%s", code, out)
+	}
+	recoverLab(t)
+}
+
+// hasSeries reports whether a series with these labels exists.
+func hasSeries(mfs map[string]*dto.MetricFamily, name string, want ...string) bool {
+	mf := mfs[name]
+	if mf == nil {
+		return false
+	}
+	for _, m := range mf.GetMetric() {
+		if matches(m, want) {
+			return true
+		}
+	}
+	return false
 }

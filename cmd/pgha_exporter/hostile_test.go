@@ -274,7 +274,11 @@ func TestSnapshotAPIWithinMaxRequests(t *testing.T) {
 	port, _ := silentPostgres(t)
 	t.Setenv("PGHA_PG_DSN", "host=127.0.0.1 port="+port+" user=mon dbname=postgres sslmode=disable")
 	e := start(t, "http", append(large(t), "--no-collector.corosync", "--web.max-requests=1", "--pg.connect-timeout=30s")...)
-	go func() { _, _ = scrapeWith(e.addr, 20*time.Second, nil) }()
+	// One slot, one scrape that hangs on PostgreSQL. Whichever of the scrape
+	// and a snapshot request gets the slot first, the other must be refused:
+	// a 503 on either side shows that they share the slots.
+	scraped := make(chan error, 1)
+	go func() { _, err := scrapeWith(e.addr, 20*time.Second, nil); scraped <- err }()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		resp, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + e.addr + "/api/v1/snapshot")
@@ -283,6 +287,14 @@ func TestSnapshotAPIWithinMaxRequests(t *testing.T) {
 			if resp.StatusCode == http.StatusServiceUnavailable {
 				return
 			}
+		}
+		select {
+		case serr := <-scraped:
+			if serr != nil && strings.Contains(serr.Error(), "503") {
+				return // a snapshot request held the slot
+			}
+			t.Fatalf("the scrape ended (%v) while the snapshot API was never refused", serr)
+		default:
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the snapshot API is not limited by --web.max-requests: %v", err)

@@ -98,16 +98,6 @@ func fakeTool(t *testing.T, dir, name, recording string) string {
 	return script
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // volatile series change from run to run; their value is stored as 0.
 var volatileRE = regexp.MustCompile(`^pgha_(scrape_collector_duration_seconds|pacemaker_refresh_duration_seconds|corosync_refresh_duration_seconds|pacemaker_snapshot_age_seconds|corosync_snapshot_age_seconds)\b`)
 
@@ -180,7 +170,7 @@ func runExporter(t *testing.T, bin string, st exporterState) []byte {
 	root := crmtest.ModuleRoot(t)
 	dir := t.TempDir()
 	// PostgreSQL is down: nothing listens on the port of a closed listener.
-	pgAddr := freePort(t)
+	pgAddr := crmtest.FreeAddr(t)
 	host, port, _ := net.SplitHostPort(pgAddr)
 	dsn := filepath.Join(dir, "dsn")
 	if err := os.WriteFile(dsn, []byte(fmt.Sprintf("host=%s port=%s user=pgha dbname=postgres sslmode=disable", host, port)), 0o600); err != nil {
@@ -190,7 +180,7 @@ func runExporter(t *testing.T, bin string, st exporterState) []byte {
 	if filepath.Base(st.corosync) == "errors" {
 		quorum, cfg = "corosync-quorumtool.not-running.txt", "corosync-cfgtool.not-running.txt"
 	}
-	addr := freePort(t)
+	addr := crmtest.FreeAddr(t)
 	args := []string{
 		"--web.listen-address=" + addr,
 		"--crm.mon-file=" + filepath.Join(root, st.monFile),

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pgha/pgha_exporter/crm/crmtest"
 )
 
 const (
@@ -644,7 +645,7 @@ func checkInitScript(t *testing.T, root string) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := crmtest.FreeAddr(t)
 	monFile := filepath.Join(root, "crm", "testdata", "generated", "healthy", "crm_mon.xml")
 	sysconfig := filepath.Join(dir, "sysconfig")
 	if err := os.WriteFile(sysconfig, []byte("PGHA_EXPORTER_ARGS=\"--web.listen-address="+addr+" --crm.mon-file="+monFile+" --no-collector.corosync --no-collector.postgres\"\n"), 0o600); err != nil {
@@ -711,16 +712,6 @@ func checkInitScript(t *testing.T, root string) {
 	if !strings.Contains(readFile(t, logFile), "starting pgha_exporter") {
 		t.Errorf("nothing logged to %s", logFile)
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // TestPackageVersion checks package.sh's git describe -> version mapping in a

@@ -415,7 +415,7 @@ func TestUnreadStderrNeverBlocksScrapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	addr := freePort(t)
+	addr := crmtest.FreeAddr(t)
 	cmd := exec.Command(binary, "--web.listen-address="+addr, "--crm.mon-path=/bin/false", "--crm.cibadmin-path=", "--crm.node-name=pgdb1",
 		"--no-collector.corosync", "--no-collector.postgres")
 	cmd.Stdout, cmd.Stderr = w, w

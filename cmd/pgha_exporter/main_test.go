@@ -55,16 +55,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 type exporter struct {
 	addr string
 	cmd  *exec.Cmd
@@ -75,7 +65,7 @@ type exporter struct {
 // start runs the exporter on a free loopback port and waits until it serves.
 func start(t *testing.T, scheme string, args ...string) *exporter {
 	t.Helper()
-	e := &exporter{addr: freePort(t), logs: &bytes.Buffer{}, done: make(chan struct{})}
+	e := &exporter{addr: crmtest.FreeAddr(t), logs: &bytes.Buffer{}, done: make(chan struct{})}
 	e.cmd = exec.Command(binary, append([]string{"--web.listen-address=" + e.addr}, args...)...)
 	e.cmd.Stdout, e.cmd.Stderr = e.logs, e.logs
 	if err := e.cmd.Start(); err != nil {

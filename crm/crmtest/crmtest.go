@@ -6,6 +6,7 @@ package crmtest
 
 import (
 	"cmp"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -107,4 +108,16 @@ func Missing[K cmp.Ordered, V any](want map[K]V, seen map[K]bool) []K {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// FreeAddr returns a loopback address with a port that was free a moment
+// ago, for a process the test starts.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }

@@ -71,8 +71,11 @@ func TestHostilePasswordCheck(t *testing.T) {
 }
 
 // runVolatile are the parts of the exporter's output that change from run to
-// run (times, durations, addresses of the test's own listener).
-var runVolatile = regexp.MustCompile(`ts=\S+|duration_seconds=\S+|[0-9.]+e[-+][0-9]+|\b[0-9]+\.[0-9]{3,}\b|127\.0\.0\.1:[0-9]+`)
+// run (times, durations, addresses of the test's own listener). RFC 3339
+// times are matched whole: their fraction drops trailing zeros, so a time
+// like 10:12:27.5Z would otherwise leave "27.5" behind and look like a
+// fragment of the password 127.0.0.1.
+var runVolatile = regexp.MustCompile(`ts=\S+|duration_seconds=\S+|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)|"age_seconds":[0-9.e+-]+|[0-9.]+e[-+][0-9]+|\b[0-9]+\.[0-9]{3,}\b|127\.0\.0\.1:[0-9]+`)
 
 // sampleValue is the value of an exposition line: a number that changes from
 // run to run (process CPU seconds, GC quantiles) and can never carry a
@@ -151,6 +154,23 @@ func TestHostilePasswordServe(t *testing.T) {
 		want, _, ok2 := strings.Cut(refErr, "password=xxxxx")
 		if !ok1 || !ok2 || got != want {
 			t.Errorf("password %q: last_error %q, want it to start like %q", pw, lastError, refErr)
+		}
+	}
+}
+
+// TestRunVolatile: the scrubbing removes what changes from run to run and
+// leaves a password that would leak in place.
+func TestRunVolatile(t *testing.T) {
+	for in, want := range map[string]string{
+		`"fetched_at":"2026-12-02T10:12:27.5Z"`:    `"fetched_at":"#"`,
+		`"fetched_at":"2026-12-02T10:12:27+01:00"`: `"fetched_at":"#"`,
+		`"age_seconds":27.5,"x":1`:                 `#,"x":1`,
+		`ts=2026-12-02T10:12:27.5Z level=warn`:     `# level=warn`,
+		`password=127.0.0.1 at 127.0.0.1:5432`:     `password=127.0.0.1 at #`,
+		`password='127.0.0.1'`:                     `password='127.0.0.1'`,
+	} {
+		if got := runVolatile.ReplaceAllString(in, "#"); got != want {
+			t.Errorf("%s: got %s, want %s", in, got, want)
 		}
 	}
 }

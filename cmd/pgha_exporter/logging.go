@@ -129,12 +129,17 @@ func (a *asyncWriter) close() {
 }
 
 // truncating cuts long values (error texts, strings) to maxLogValue bytes.
+// It sits above the level filter, so it must pass level values through.
 type truncating struct{ next log.Logger }
 
 func (t truncating) Log(keyvals ...any) error {
 	for i := 1; i < len(keyvals); i += 2 {
 		var s string
 		switch v := keyvals[i].(type) {
+		case level.Value:
+			// Left as it is: the level filter below recognises a line's
+			// level by this type, and the string "debug" would pass it.
+			continue
 		case string:
 			s = v
 		case error:

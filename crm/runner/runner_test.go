@@ -169,3 +169,99 @@ func TestRunStderrFlood(t *testing.T) {
 		t.Errorf("kept %d bytes of stderr, want 1..%d", len(res.Stderr), MaxStderr)
 	}
 }
+
+// TestRunQuickExit: a command that exits within the quick window has its
+// whole output read after the exit, without streaming, up to the pipe's size
+// (crm_mon of a large cluster); a larger output fills the pipe, is streamed
+// once the window has passed, and is still read whole. The window is long
+// here so that a loaded machine cannot push a quick command past it.
+func TestRunQuickExit(t *testing.T) {
+	for _, tc := range []struct {
+		size         int
+		wantStreamed bool
+	}{
+		{0, false},
+		{6598, false},      // crm_mon, 3 nodes
+		{400 << 10, false}, // crm_mon, 32 nodes and 500 resources
+		{3 << 20, true},    // more than the pipe holds
+	} {
+		res, streamed, err := runCommand(context.Background(), Command{Path: "/bin/sh",
+			Args:    []string{"-c", "head -c " + strconv.Itoa(tc.size) + " /dev/zero | tr '\\0' x; echo done >&2"},
+			Timeout: 20 * time.Second}, 2*time.Second)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", tc.size, err)
+		}
+		if len(res.Stdout) != tc.size || strings.Trim(string(res.Stdout), "x") != "" || string(res.Stderr) != "done\n" || res.ExitCode != 0 {
+			t.Errorf("%d bytes: got %d bytes of stdout, stderr %q, exit %d", tc.size, len(res.Stdout), res.Stderr, res.ExitCode)
+		}
+		if streamed != tc.wantStreamed {
+			t.Errorf("%d bytes: streamed = %v, want %v", tc.size, streamed, tc.wantStreamed)
+		}
+	}
+}
+
+// TestRunQuickExitOverflow: a command that exits at once with more than
+// MaxOutput (but less than the pipe holds) is cut at the cap with
+// ErrOutputTooLarge, as a streamed one is.
+func TestRunQuickExitOverflow(t *testing.T) {
+	res, streamed, err := runCommand(context.Background(), Command{Path: "/bin/sh",
+		Args: []string{"-c", "head -c 5000 /dev/zero"}, MaxOutput: 1000, Timeout: 10 * time.Second}, 5*time.Second)
+	if !errors.Is(err, ErrOutputTooLarge) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(res.Stdout) != 1000 || streamed {
+		t.Errorf("kept %d bytes (want the cap, 1000), streamed %v", len(res.Stdout), streamed)
+	}
+}
+
+// TestRunQuickTimeout: a deadline shorter than quickWindow ends the run at
+// the deadline and kills the command.
+func TestRunQuickTimeout(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	start := time.Now()
+	_, err := Exec{}.Run(context.Background(), Command{Path: "/bin/sh",
+		Args:    []string{"-c", "echo $$ > " + pidFile + "; exec sleep 1000"},
+		Timeout: 100 * time.Millisecond})
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > quickWindow+orphanGrace {
+		t.Errorf("Run took %s for a 100ms timeout", d)
+	}
+	if data, err := os.ReadFile(pidFile); err == nil {
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+		if alive(pid) {
+			t.Errorf("command %d survived the timeout", pid)
+		}
+	}
+}
+
+// TestRunQuickExitOrphanOutsideGroup: a command that exits at once but left
+// a child in a session of its own holding stdout (out of reach of the group
+// kill) returns within orphanGrace with the command's output and what the
+// child wrote meanwhile.
+func TestRunQuickExitOrphanOutsideGroup(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	start := time.Now()
+	res, err := Exec{}.Run(context.Background(), Command{Path: "/bin/sh",
+		Args: []string{"-c", "echo first; setsid sh -c 'echo $$ > " + pidFile + "; sleep 0.05; echo orphan; exec sleep 1000' & " +
+			"while [ ! -s " + pidFile + " ]; do sleep 0.01; done; exit 0"},
+		Timeout: 10 * time.Second})
+	t.Cleanup(func() {
+		if data, err := os.ReadFile(pidFile); err == nil {
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+			if pid > 0 {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.HasPrefix(string(res.Stdout), "first\n") {
+		t.Errorf("stdout %q", res.Stdout)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Run took %s waiting for the orphan's pipe", d)
+	}
+}

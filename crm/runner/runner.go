@@ -162,6 +162,11 @@ func runCommand(ctx context.Context, c Command, quick time.Duration) (Result, bo
 			return Result{ExitCode: -1}, false, fmt.Errorf("%s: %w", c.Path, err)
 		}
 		path = lp
+	} else if err := missing(path); err != nil {
+		// No fork for a binary that is not there: the corosync source's
+		// auto mode asks for cman_tool on every refresh of a node without
+		// CMAN.
+		return Result{ExitCode: -1}, false, fmt.Errorf("%s: %w", c.Path, &os.PathError{Op: "fork/exec", Path: c.Path, Err: err})
 	}
 	null, err := devNull()
 	if err != nil {
@@ -452,6 +457,16 @@ func ctxCause(ctx context.Context) error {
 		return ctx.Err()
 	}
 	return ErrTimeout
+}
+
+// missing returns ENOENT or ENOTDIR when path does not exist (one stat);
+// anything else is left for the exec to report.
+func missing(path string) error {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err == syscall.ENOENT || err == syscall.ENOTDIR {
+		return err
+	}
+	return nil
 }
 
 // pipe makes a pipe whose read end is non-blocking (read at once after the

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -93,10 +94,30 @@ func TestRunOutputCap(t *testing.T) {
 	}
 }
 
+// TestRunMissingBinary: a binary that is not there is reported as such
+// (the sources classify it as a missing tool), found by a stat before any
+// fork.
 func TestRunMissingBinary(t *testing.T) {
-	_, err := Exec{}.Run(context.Background(), Command{Path: "/nonexistent/tool"})
-	if err == nil || !strings.Contains(err.Error(), "/nonexistent/tool") {
-		t.Errorf("err = %v", err)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/nonexistent/tool", filepath.Join(dir, "tool"), filepath.Join(file, "tool")} {
+		if missing(path) == nil {
+			t.Errorf("missing(%s) = nil", path)
+		}
+		_, err := Exec{}.Run(context.Background(), Command{Path: path})
+		if err == nil || !strings.Contains(err.Error(), path) || !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			t.Errorf("%s: err = %v", path, err)
+		}
+	}
+	if err := missing(file); err != nil {
+		t.Errorf("missing(%s) = %v for a file that is there", file, err)
+	}
+	// Not executable: left to the exec, which reports permission denied.
+	if _, err := (Exec{}).Run(context.Background(), Command{Path: file}); !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("%s (mode 0644): err = %v", file, err)
 	}
 }
 

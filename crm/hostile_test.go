@@ -235,3 +235,49 @@ func TestUnchangedOutputSkipsCIB(t *testing.T) {
 		t.Errorf("write within last_change's second: %d runs (want 13), new snapshot %v, %v", r.n, fourth != third, err)
 	}
 }
+
+// TestUnchangedLiveOutputKeepsSnapshot: two consecutive crm_mon runs on the
+// live lab's healthy cluster (Pacemaker 2.1.5 prints pacemakerd's element,
+// with its own clock, before the summary's last_update) give back the same
+// snapshot without a CIB query; the same output with a real change does not.
+func TestUnchangedLiveOutputKeepsSnapshot(t *testing.T) {
+	dir := filepath.Join(crmtest.Corpus(t), "live-pcmk-2.1.5-pgsql-4.12-pg15", "07-healthy-consecutive", "pgdb1")
+	first, err := os.ReadFile(filepath.Join(dir, "crm_mon.1.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := os.ReadFile(filepath.Join(dir, "crm_mon.2.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(first, second) {
+		t.Fatal("the two recorded runs are identical: nothing to mask")
+	}
+	cib := readGenerated(t, "healthy/cib.xml")
+	r := &countingRunner{reply: map[string][]byte{"crm_mon": first, "cibadmin": cib}}
+	src := &Source{Runner: r, MonPath: "crm_mon", CibadminPath: "cibadmin", Include: DefaultInclude}
+	a, err := src.Fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.reply["crm_mon"] = second
+	n := r.n
+	b, err := src.Fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b != a || r.n != n+1 {
+		t.Errorf("the next run of an unchanged cluster: same snapshot %v, %d runs (want the same snapshot and crm_mon alone)", b == a, r.n-n)
+	}
+	r.reply["crm_mon"] = bytes.Replace(second, []byte(`role="Unpromoted"`), []byte(`role="Stopped"`), 1)
+	if bytes.Equal(r.reply["crm_mon"], second) {
+		t.Fatal("the recording has no Unpromoted instance to change")
+	}
+	c, err := src.Fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c == a {
+		t.Error("a changed role kept the old snapshot")
+	}
+}

@@ -191,23 +191,32 @@ func cibSettled(snap *Snapshot, queriedAt time.Time) bool {
 
 // monDigest hashes crm_mon's output without what changes on every run of an
 // unchanged cluster: the <last_update> element (crm_mon's clock) and
-// pacemakerd's last_updated attribute.
+// pacemakerd's last_updated attribute, wherever each comes in the output
+// (Pacemaker 2.1 prints pacemakerd's element first).
 func monDigest(cmd string, data []byte) [sha256.Size]byte {
 	h := sha256.New()
 	h.Write([]byte(cmd))
 	h.Write([]byte{0})
 	rest := data
-	for _, span := range [][2]string{{"<last_update ", ">"}, {` last_updated="`, `"`}} {
-		i := bytes.Index(rest, []byte(span[0]))
-		if i < 0 {
-			continue
+	for {
+		// The earliest of the spans still ahead.
+		at, end := -1, -1
+		for _, span := range [][2]string{{"<last_update ", ">"}, {` last_updated="`, `"`}} {
+			i := bytes.Index(rest, []byte(span[0]))
+			if i < 0 || at >= 0 && i >= at {
+				continue
+			}
+			j := bytes.Index(rest[i+len(span[0]):], []byte(span[1]))
+			if j < 0 {
+				continue
+			}
+			at, end = i, i+len(span[0])+j+len(span[1])
 		}
-		j := bytes.Index(rest[i+len(span[0]):], []byte(span[1]))
-		if j < 0 {
-			continue
+		if at < 0 {
+			break
 		}
-		h.Write(rest[:i])
-		rest = rest[i+len(span[0])+j+len(span[1]):]
+		h.Write(rest[:at])
+		rest = rest[end:]
 	}
 	h.Write(rest)
 	var sum [sha256.Size]byte

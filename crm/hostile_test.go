@@ -241,7 +241,7 @@ func TestUnchangedOutputSkipsCIB(t *testing.T) {
 // with its own clock, before the summary's last_update) give back the same
 // snapshot without a CIB query; the same output with a real change does not.
 func TestUnchangedLiveOutputKeepsSnapshot(t *testing.T) {
-	dir := filepath.Join(crmtest.Corpus(t), "live-pcmk-2.1.5-pgsql-4.12-pg15", "07-healthy-consecutive", "pgdb1")
+	dir := filepath.Join("testdata", "live-consecutive")
 	first, err := os.ReadFile(filepath.Join(dir, "crm_mon.1.xml"))
 	if err != nil {
 		t.Fatal(err)

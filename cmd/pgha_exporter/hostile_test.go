@@ -307,7 +307,8 @@ func TestSnapshotAPIWithinMaxRequests(t *testing.T) {
 // a message naming the flag.
 func TestFlagValidation(t *testing.T) {
 	for _, arg := range []string{"--crm.refresh-interval=0s", "--corosync.refresh-interval=0s", "--crm.timeout=-1s", "--pg.query-timeout=-5s",
-		"--pg.connect-timeout=0s", "--corosync.timeout=-1s", "--crm.max-age=-1s", "--web.max-requests=1e99", "--web.max-requests=-1", "--runtime.gomaxprocs=0"} {
+		"--pg.connect-timeout=0s", "--corosync.timeout=-1s", "--crm.max-age=-1s", "--web.max-requests=1e99", "--web.max-requests=-1", "--runtime.gomaxprocs=0",
+		"--runtime.timer-slack=-1ms", "--runtime.timer-slack=2s"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		cmd := exec.CommandContext(ctx, binary, "--web.listen-address=127.0.0.1:0", "--crm.mon-file=/nonexistent", arg)
 		out, err := cmd.CombinedOutput()

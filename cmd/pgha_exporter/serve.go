@@ -45,6 +45,7 @@ const (
 )
 
 func serve(c *config, stderr io.Writer) int {
+	slackErr := applyTimerSlack(c.timerSlack) // before anything starts: it may re-exec
 	runtime.GOMAXPROCS(c.gomaxprocs)
 	logger, slogger, closeLog, err := newAsyncLogger(stderr, c.logLevel, c.logFormat)
 	if err != nil {
@@ -52,6 +53,9 @@ func serve(c *config, stderr io.Writer) int {
 		return 1
 	}
 	defer closeLog()
+	if slackErr != nil {
+		level.Warn(logger).Log("msg", "timer slack left as it was", "err", slackErr)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	// SIGHUP does not reload (flags come from the command line and the

@@ -263,49 +263,38 @@ func (r *run) close() {
 // pidfd, the output is streamed while the command runs.
 func (r *run) wait(ctx context.Context, quickBy time.Time) error {
 	pidfd := openPidfd(r.pid)
-	if pidfd != nil {
-		defer pidfd.Close()
-		exited, cause := r.waitQuick(ctx, pidfd, quickBy)
-		if exited {
-			killGroup(r.pid)
-			r.status, r.waitErr = reap(r.pid)
-			r.drain()
-			if r.stdout.eof && r.stderr.eof {
-				return cause
-			}
-			// Something outside the command (a child that left its group)
-			// still holds a pipe: read what it writes for a moment more.
-			r.readTail()
-			return cause
-		}
-		if cause != nil {
-			killGroup(r.pid)
-			_ = pidfd.SetReadDeadline(time.Time{})
-			_ = waitPidfd(pidfd)
-			killGroup(r.pid)
-			r.status, r.waitErr = reap(r.pid)
-			r.drain()
-			r.readTail()
-			return cause
-		}
+	if pidfd == nil {
+		return r.waitStreaming(ctx, nil)
 	}
-	return r.waitStreaming(ctx, pidfd)
+	defer pidfd.Close()
+	exited, cause := waitQuick(ctx, pidfd, quickBy)
+	if !exited && cause == nil {
+		return r.waitStreaming(ctx, pidfd)
+	}
+	if !exited {
+		killGroup(r.pid)
+		_ = pidfd.SetReadDeadline(time.Time{})
+		_ = waitPidfd(pidfd)
+	}
+	killGroup(r.pid)
+	r.status, r.waitErr = reap(r.pid)
+	r.drain()
+	// A pipe still open after the group is gone is held by something
+	// outside it (a child that left the group): read it for a moment more.
+	r.readTail()
+	return cause
 }
 
 // waitQuick waits on pidfd until the command exits, quickBy passes or ctx
 // ends (cause: ErrTimeout or ctx's error).
-func (r *run) waitQuick(ctx context.Context, pidfd *os.File, quickBy time.Time) (exited bool, cause error) {
+func waitQuick(ctx context.Context, pidfd *os.File, quickBy time.Time) (exited bool, cause error) {
 	if err := pidfd.SetReadDeadline(quickBy); err != nil {
 		return false, nil
 	}
 	stop := context.AfterFunc(ctx, func() { _ = pidfd.SetReadDeadline(time.Unix(1, 0)) })
 	err := waitPidfd(pidfd)
-	if !stop() && ctx.Err() != nil {
-		// ctx ended (and moved the deadline) while waiting: whatever the
-		// wait says, the run is cut short unless the command had exited.
-		if err == nil {
-			return true, nil
-		}
+	if !stop() && ctx.Err() != nil && err != nil {
+		// ctx ended (and moved the deadline) before the command exited.
 		return false, ctxCause(ctx)
 	}
 	if err == nil {
@@ -412,7 +401,7 @@ func (s *stream) open() {
 }
 
 // drain reads what the (non-blocking) pipe holds now, keeping at most limit
-// bytes (limit) in buf; it says whether more than limit came. It stops at EOF (eof
+// bytes in buf; it says whether more than limit came. It stops at EOF (eof
 // set), at an empty pipe still held open, or at an error (taken as EOF).
 func (s *stream) drain(limit int) (overflow bool) {
 	if s.fd < 0 {

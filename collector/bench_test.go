@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/pgha/pgha_exporter/crm"
 	"github.com/pgha/pgha_exporter/crm/crmtest"
@@ -36,11 +37,36 @@ func BenchmarkBuildMetricsLarge(b *testing.B) {
 	b.ReportMetric(float64(n), "series")
 }
 
+// BenchmarkRuntimeMetrics: gathering the process and Go metrics, which
+// every scrape does; client_golang's process collector for comparison.
+func BenchmarkRuntimeMetrics(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		c    prometheus.Collector
+	}{
+		{"process", NewProcessCollector()},
+		{"process-client_golang", collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})},
+		{"go", collectors.NewGoCollector()},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(c.c)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := reg.Gather(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkScrape: one full HTTP scrape of /metrics served from a snapshot
 // (what Prometheus waits for), plain and gzip, for 3 nodes and for 32 nodes /
-// 500 resources. The snapshot's block is encoded before the timer starts, as
-// it is after the first scrape of a snapshot: allocations per scrape are
-// those of the live families, the same for both cluster sizes.
+// 500 resources, with the server's build, Go and process metrics. The
+// snapshot's block is encoded before the timer starts, as it is after the
+// first scrape of a snapshot: allocations per scrape are those of the live
+// families, the same for both cluster sizes.
 func BenchmarkScrape(b *testing.B) {
 	for _, name := range []string{"healthy", "large-32n-500r"} {
 		dir := filepath.Join(crmtest.Generated(b), name)
@@ -48,7 +74,7 @@ func BenchmarkScrape(b *testing.B) {
 		r := NewRefresher("crm_mon", time.Hour, time.Minute, src.Fetch, log.NewNopLogger())
 		r.RefreshOnce(context.Background())
 		exp := NewExporter(map[string]Collector{"pacemaker": NewPacemakerCollector(r, time.Hour)}, log.NewNopLogger())
-		h := NewHandler(exp, prometheus.NewRegistry(), HandlerOpts{})
+		h := NewHandler(exp, NewRuntimeRegistry(), HandlerOpts{})
 		for _, enc := range []string{"identity", "gzip"} {
 			b.Run(name+"/"+enc, func(b *testing.B) {
 				req := httptest.NewRequest(http.MethodGet, "/metrics", nil)

@@ -185,16 +185,86 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Add("Vary", "Accept")
 	hdr.Add("Vary", "Accept-Encoding")
 	hdr.Set("Content-Type", string(format))
+	out := newResponseBuffer(w)
+	defer out.release()
 	if gz {
 		hdr.Set("Content-Encoding", "gzip")
-		err = writeGzip(r.Context(), w, format, items, deflated)
+		err = writeGzip(r.Context(), out, format, items, deflated)
 	} else {
-		err = writePlain(w, format, items)
+		err = writePlain(out, format, items)
+	}
+	if err == nil {
+		err = out.Close()
 	}
 	if err != nil {
 		// One line, whatever the number of families left unsent.
 		level.Debug(h.opts.Logger).Log("msg", "scrape aborted while writing the response", "err", err)
 	}
+}
+
+// responseBufferSize is the piece in which a response is written to the
+// connection. Written as encoded, a response would go out in one write (and
+// one HTTP chunk) per family run, 30 per plain scrape at 32 nodes / 500
+// resources, each a system call and a wake-up of the client; in 64 KB
+// pieces a gzip response (31 KB there) is one write, a plain one (412 KB)
+// seven.
+const responseBufferSize = 64 << 10
+
+var responseBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, responseBufferSize)
+	return &b
+}}
+
+// responseBuffer gathers a response and writes it in pieces of
+// responseBufferSize; a response that fits in one piece is sent with its
+// Content-Length.
+type responseBuffer struct {
+	w       http.ResponseWriter
+	buf     *[]byte
+	flushed bool
+}
+
+func newResponseBuffer(w http.ResponseWriter) *responseBuffer {
+	return &responseBuffer{w: w, buf: responseBuffers.Get().(*[]byte)}
+}
+
+func (b *responseBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		buf := *b.buf
+		if len(buf) == cap(buf) {
+			if err := b.flush(); err != nil {
+				return n - len(p), err
+			}
+			buf = *b.buf
+		}
+		k := copy(buf[len(buf):cap(buf)], p)
+		*b.buf = buf[:len(buf)+k]
+		p = p[k:]
+	}
+	return n, nil
+}
+
+func (b *responseBuffer) flush() error {
+	b.flushed = true
+	_, err := b.w.Write(*b.buf)
+	*b.buf = (*b.buf)[:0]
+	return err
+}
+
+// Close writes what is buffered; when that is the whole response, with its
+// Content-Length.
+func (b *responseBuffer) Close() error {
+	if !b.flushed {
+		b.w.Header().Set("Content-Length", strconv.Itoa(len(*b.buf)))
+	}
+	return b.flush()
+}
+
+// release returns the buffer to the pool.
+func (b *responseBuffer) release() {
+	*b.buf = (*b.buf)[:0]
+	responseBuffers.Put(b.buf)
 }
 
 // nameFilter is promhttp's name[] query parameter: only these families.
@@ -297,6 +367,26 @@ var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
 // written byte-aligned after the last sync-flushed fragment.
 var finalBlock = []byte{0x01, 0x00, 0x00, 0xff, 0xff}
 
+// storeBelow: a run of live families shorter than this is written as a
+// stored (uncompressed) deflate block. Compressing a run costs about 45 us
+// whatever its size (building its Huffman tables), most of a gzip scrape's
+// work for the few hundred bytes between two blocks' families; stored,
+// they cost a copy and about 60% more bytes on the wire.
+const storeBelow = 2048 // <= 65,535, a stored block's limit
+
+// writeStored writes p (at most 65,535 bytes) as one stored deflate block
+// (RFC 1951 3.2.4), not final, starting and ending byte-aligned as a
+// sync-flushed fragment does.
+func writeStored(w io.Writer, p []byte) error {
+	n := len(p)
+	hdr := [5]byte{0, byte(n), byte(n >> 8), ^byte(n), ^byte(n >> 8)}
+	if _, err := w.Write(hdr[:]); err != nil {
+		return err
+	}
+	_, err := w.Write(p)
+	return err
+}
+
 // writeGzip writes one gzip member: the live families compressed now, the
 // blocks' families as their precompressed fragments, and the trailer's
 // CRC-32 and size computed over the plain bytes of both.
@@ -311,20 +401,24 @@ func writeGzip(ctx context.Context, w io.Writer, f expfmt.Format, items []item, 
 		if pending.Len() == 0 {
 			return nil
 		}
+		p := pending.Bytes()
+		crc = crc32.Update(crc, crc32.IEEETable, p)
+		size += uint32(len(p))
+		defer pending.Reset()
+		if len(p) < storeBelow {
+			return writeStored(w, p)
+		}
 		fw, err := compressors.get(ctx)
 		if err != nil {
 			return err
 		}
 		fw.Reset(w)
-		_, err = fw.Write(pending.Bytes())
+		_, err = fw.Write(p)
 		if err == nil {
 			err = fw.Flush()
 		}
 		fw.Reset(io.Discard)
 		compressors.put(fw)
-		crc = crc32.Update(crc, crc32.IEEETable, pending.Bytes())
-		size += uint32(pending.Len())
-		pending.Reset()
 		return err
 	}
 	for _, it := range items {

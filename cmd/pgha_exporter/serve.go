@@ -16,9 +16,6 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
@@ -134,9 +131,7 @@ func serve(c *config, stderr io.Writer) int {
 	}
 
 	exp := collector.NewExporter(enabled, logger)
-	extra := prometheus.NewRegistry()
-	extra.MustRegister(versioncollector.NewCollector("pgha_exporter"),
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	extra := collector.NewRuntimeRegistry()
 	level.Info(logger).Log("msg", "enabled collectors", "collectors", fmt.Sprint(exp.Names()))
 
 	mux := http.NewServeMux()

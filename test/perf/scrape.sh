@@ -1,9 +1,9 @@
 #!/bin/bash
 # Scrape latency against the limit, in one run: p50 of 60 curl scrapes of the
 # exporter (32 nodes / 500 resources from the generated fixture) and of a
-# static Go server serving the same body from memory, plain and gzip; then the
-# RSS high-water mark of a fresh exporter through bursts of 40 and 100
-# concurrent scrapes. Usage: test/perf/scrape.sh [BINARY]  (default bin/pgha_exporter)
+# static Go server serving the same body from memory, plain and gzip, taken in
+# turns; then the RSS high-water mark of a fresh exporter through bursts of 40
+# and 100 concurrent scrapes. Usage: test/perf/scrape.sh [BINARY]  (default bin/pgha_exporter)
 set -eu
 cd "$(dirname "$0")/../.."
 BIN=${1:-bin/pgha_exporter}
@@ -19,12 +19,17 @@ curl -s -H 'Accept-Encoding: gzip' 127.0.0.1:19801/metrics -o "$T/body.gz"
 "$T/static" 127.0.0.1:19802 "$T/body.txt" "$T/body.gz" & ST=$!
 wait_up http://127.0.0.1:19802/
 p50() { sort -n | awk '{a[NR]=$1} END {printf "%.2f ms\n", a[int((NR+1)/2)]*1000}'; }
+# Exporter and static server alternate, request by request, so that both
+# see the same machine.
 for enc in identity gzip; do
-  for port in 19801 19802; do
-    name=exporter; [ $port = 19802 ] && name=static
-    r=$(for i in $(seq 60); do curl -s -o /dev/null -H "Accept-Encoding: $enc" -w '%{time_total}\n' 127.0.0.1:$port/metrics; done | p50)
-    echo "p50 $enc $name: $r"
-  done
+  for i in $(seq 60); do
+    for port in 19801 19802; do
+      echo "$port $(curl -s -o /dev/null -H "Accept-Encoding: $enc" -w '%{time_total}' 127.0.0.1:$port/metrics)"
+    done
+  done > "$T/times"
+  e=$(awk '$1 == 19801 {print $2}' "$T/times" | p50)
+  s=$(awk '$1 == 19802 {print $2}' "$T/times" | p50)
+  echo "p50 $enc: exporter $e, static $s, ratio $(awk -v e="${e% ms}" -v s="${s% ms}" 'BEGIN {printf "%.2f", e/s}')"
 done
 echo "body: $(wc -c < "$T/body.txt") bytes plain, $(wc -c < "$T/body.gz") bytes gzip"
 kill $ST $EXP; wait $EXP 2>/dev/null || true

@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -23,15 +23,26 @@ func hostileDSN(pw string, port int) string {
 		port, strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(pw))
 }
 
+// closedPort is a port of 127.0.0.1 that refuses connections for the whole
+// test: a socket bound to it that never listens. A port merely closed
+// again after finding it free can be taken by another test's listener
+// meanwhile (the packages' tests run in parallel), which changes the
+// error text that the hostile-password tests compare with a reference run.
 func closedPort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sa.(*syscall.SockaddrInet4).Port
 }
 
 const healthyMon = "--crm.mon-file=../../crm/testdata/generated/healthy/crm_mon.xml"

@@ -8,6 +8,7 @@
 #
 # For every scenario: bring the lab to the reference state (pgdb1 PRI, pgdb2
 # HS:sync, pgdb3 HS:async) and wait until it has been so for BASELINE seconds
+# (plus VIEW_LAG, the exporters' and Prometheus's delay)
 # with no alert firing but PghaStonithDisabled and PghaFailoverRecent (the
 # recovery of the previous scenario may switch the primary back); inject the fault; poll the
 # cluster's status line until the fault is SETTLE_AFTER seconds old and the
@@ -26,6 +27,11 @@ PROM=http://10.77.0.20:9090
 NODES=(pgdb1 pgdb2 pgdb3)
 
 BASELINE=${PGHA_SCENARIO_BASELINE:-30}     # s of healthy state recorded before the fault
+# The exporters see a change up to a crm_mon refresh (5 s) and Prometheus a
+# scrape interval (5 s) after the lab's status line does: the status line must
+# have been healthy this much longer than BASELINE before the fault, or the
+# recorded baseline starts inside the reset (pgdb3's moment in standby).
+VIEW_LAG=${PGHA_SCENARIO_VIEW_LAG:-15}
 SETTLE_AFTER=${PGHA_SCENARIO_WINDOW:-150}  # s after the fault: every rule's for: (<= 2m) can elapse
 STABLE=${PGHA_SCENARIO_STABLE:-20}         # s without a status change = settled
 MAX_WINDOW=${PGHA_SCENARIO_MAX_WINDOW:-240}
@@ -117,10 +123,10 @@ reset_lab() {
     lab fault unstandby pgdb3 >&2
     lab wait-state "$HEALTHY_RE" 180 >&2 || true
   fi
-  if ! healthy_for "$BASELINE" 300; then
-    log "not healthy for ${BASELINE}s within 300s ($(status)); recover once more"
+  if ! healthy_for $((BASELINE + VIEW_LAG)) 300; then
+    log "not healthy for $((BASELINE + VIEW_LAG))s within 300s ($(status)); recover once more"
     lab recover >&2 || { lab down --hard >&2 || true; lab up >&2; }
-    healthy_for "$BASELINE" 300 || return 1
+    healthy_for $((BASELINE + VIEW_LAG)) 300 || return 1
   fi
 }
 

@@ -109,7 +109,8 @@ checks: [checks.md](checks.md).
   network, so a node that loses its network or power is also a target that is down.
 - Before every fault the lab is brought back to pgdb1 ` + "`PRI`" + `, pgdb2 ` + "`HS:sync`" + `, pgdb3 ` + "`HS:async`" + `
   (` + "`lab.sh recover`" + `) and must hold that state, with no alert firing but PghaStonithDisabled, for
-  30 s. Faults (` + "`lab.sh fault ...`" + `): *network* = the node's bridge port down; *postgres* =
+  30 s (45 s of the lab's status line since c577a74, so that the exporters, up to a refresh
+  and a scrape behind it, show the 30 s recorded before the fault as healthy). Faults (` + "`lab.sh fault ...`" + `): *network* = the node's bridge port down; *postgres* =
   ` + "`kill -9`" + ` of the postmaster; *power* = bridge port down and every process of the node
   SIGKILLed; *vip* = the address removed from the primary's ` + "`eth0`" + `. Two- and three-node faults
   are injected at the same moment.
@@ -121,7 +122,8 @@ checks: [checks.md](checks.md).
   appears, or disappears while its exporter still answers; a target that stops answering
   counts through ` + "`up`" + `. Alert times are when the lab's Prometheus first reported the alert
   ` + "`firing`" + ` (rule evaluation every 5 s, so ±5 s), with the rules of the recorded commit.
-- The machine: 2 cores shared with other builds; the times are those of a loaded host.
+- The machine: 2 cores; the recordings of 523669d ran beside other builds (times of a loaded
+  host), the later ones on a quiet host. Each row names its commit.
 `)
 	seen := map[string]bool{}
 	vers := ""

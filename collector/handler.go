@@ -220,26 +220,26 @@ var responseBuffers = sync.Pool{New: func() any {
 // Content-Length.
 type responseBuffer struct {
 	w       http.ResponseWriter
-	buf     *[]byte
+	pooled  *[]byte // what release gives back to the pool
+	buf     []byte  // capacity responseBufferSize
 	flushed bool
 }
 
 func newResponseBuffer(w http.ResponseWriter) *responseBuffer {
-	return &responseBuffer{w: w, buf: responseBuffers.Get().(*[]byte)}
+	pooled := responseBuffers.Get().(*[]byte)
+	return &responseBuffer{w: w, pooled: pooled, buf: (*pooled)[:0]}
 }
 
 func (b *responseBuffer) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
-		buf := *b.buf
-		if len(buf) == cap(buf) {
+		if len(b.buf) == cap(b.buf) {
 			if err := b.flush(); err != nil {
 				return n - len(p), err
 			}
-			buf = *b.buf
 		}
-		k := copy(buf[len(buf):cap(buf)], p)
-		*b.buf = buf[:len(buf)+k]
+		k := copy(b.buf[len(b.buf):cap(b.buf)], p)
+		b.buf = b.buf[:len(b.buf)+k]
 		p = p[k:]
 	}
 	return n, nil
@@ -247,8 +247,8 @@ func (b *responseBuffer) Write(p []byte) (int, error) {
 
 func (b *responseBuffer) flush() error {
 	b.flushed = true
-	_, err := b.w.Write(*b.buf)
-	*b.buf = (*b.buf)[:0]
+	_, err := b.w.Write(b.buf)
+	b.buf = b.buf[:0]
 	return err
 }
 
@@ -256,15 +256,15 @@ func (b *responseBuffer) flush() error {
 // Content-Length.
 func (b *responseBuffer) Close() error {
 	if !b.flushed {
-		b.w.Header().Set("Content-Length", strconv.Itoa(len(*b.buf)))
+		b.w.Header().Set("Content-Length", strconv.Itoa(len(b.buf)))
 	}
 	return b.flush()
 }
 
 // release returns the buffer to the pool.
 func (b *responseBuffer) release() {
-	*b.buf = (*b.buf)[:0]
-	responseBuffers.Put(b.buf)
+	*b.pooled = b.buf[:0]
+	responseBuffers.Put(b.pooled)
 }
 
 // nameFilter is promhttp's name[] query parameter: only these families.

@@ -44,6 +44,7 @@ var hints = []hint{
 	{regexp.MustCompile(`^sync standby lost`), `crm_mon -1 -A`},
 	{regexp.MustCompile(`^writes are blocked`), `runuser -u postgres -- psql -X -c "show synchronous_standby_names" -c "select application_name, state, sync_state from pg_stat_replication"`},
 	{regexp.MustCompile(`^standby \S+ is `), `runuser -u postgres -- psql -X -c "select application_name, state, sync_state from pg_stat_replication"`},
+	{regexp.MustCompile(`^\S+ on (?P<node>\S+): no WAL receiver`), `attrd_updater -Q -n postgresql-receiver-status -N <node>`},
 	{regexp.MustCompile(`^no WAL receiver`), `runuser -u postgres -- psql -X -c "select * from pg_stat_wal_receiver"`},
 	{regexp.MustCompile(`(replay lag|WAL replay paused)`), `runuser -u postgres -- psql -X -c "select status, now() - last_msg_receipt_time from pg_stat_wal_receiver"`},
 	{regexp.MustCompile(`^WAL archiving failing`), `grep 'archive command failed' <postgresql log>`},

@@ -284,11 +284,14 @@ func (ep Episode) FirstChange() (Change, bool) {
 	return best, best.MS != math.MaxInt64
 }
 
-// Firing is an alert the lab's Prometheus fired: labels and the first and
-// last time (ms after the fault) it was firing.
+// Firing is an alert the lab's Prometheus fired: labels, the first and
+// last time (ms after the fault) it was firing, and whether it was firing
+// already at the fault (in the 15 s before it) (left from before it: a PghaFailoverRecent
+// of the previous scenario's recovery, which may switch the primary back).
 type Firing struct {
 	Labels      map[string]string
 	First, Last int64
+	Before      bool
 }
 
 // FiredAlerts lists the alerts that were firing after the fault, ordered by
@@ -306,6 +309,9 @@ func (ep Episode) FiredAlerts() []Firing {
 			}
 		}
 		for _, t := range s.T {
+			if t <= 0 && t > -15000 { // three rule evaluations
+				f.Before = true
+			}
 			if t > 0 && t < f.First {
 				f.First = t
 			}

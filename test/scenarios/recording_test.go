@@ -66,3 +66,31 @@ func TestRecordings(t *testing.T) {
 		}
 	}
 }
+
+// TestFiredAlertsBefore: an alert firing at the fault is marked Before and
+// still listed with its first sample after the fault; one that fires only
+// after the fault, or fired and resolved long before it, is not.
+func TestFiredAlertsBefore(t *testing.T) {
+	ep := Episode{Alerts: []Series{
+		{Labels: map[string]string{"alertname": "A", "alertstate": "firing"}, T: []int64{-10000, -5000, 0, 5000}},
+		{Labels: map[string]string{"alertname": "B", "alertstate": "firing"}, T: []int64{2000, 7000}},
+		{Labels: map[string]string{"alertname": "C", "alertstate": "firing"}, T: []int64{-30000, -25000, 40000}},
+		{Labels: map[string]string{"alertname": "D", "alertstate": "pending"}, T: []int64{-5000, 1000}},
+	}}
+	got := map[string]Firing{}
+	for _, f := range ep.FiredAlerts() {
+		got[f.Labels["alertname"]] = f
+	}
+	if len(got) != 3 {
+		t.Fatalf("fired %v, want A, B, C", got)
+	}
+	if f := got["A"]; !f.Before || f.First != 5000 {
+		t.Errorf("A = %+v, want Before, first at 5000", f)
+	}
+	if f := got["B"]; f.Before || f.First != 2000 {
+		t.Errorf("B = %+v, want not Before, first at 2000", f)
+	}
+	if f := got["C"]; f.Before || f.First != 40000 {
+		t.Errorf("C = %+v, want not Before, first at 40000", f)
+	}
+}

@@ -164,7 +164,11 @@ func row(b *bytes.Buffer, ep scenarios.Episode) {
 		if f.Labels["alertname"] == "PghaStonithDisabled" {
 			continue // fires in every row: fencing is off in the lab
 		}
-		al = append(al, fmt.Sprintf("%s %s", secs(f.First), alertLabel(f.Labels)))
+		when := secs(f.First)
+		if f.Before {
+			when = "firing before the fault:"
+		}
+		al = append(al, fmt.Sprintf("%s %s", when, alertLabel(f.Labels)))
 	}
 	if len(al) == 0 {
 		al = []string{"none"}
@@ -229,7 +233,9 @@ func alertLabel(l map[string]string) string {
 
 func footer(b *bytes.Buffer, eps []scenarios.Episode) {
 	b.WriteString(`
-Alerts are listed once per labelled alert, with the time it first fired after the fault;
+Alerts are listed once per labelled alert, with the time it first fired after the fault; an
+alert already firing at the fault is marked "firing before the fault" (a PghaFailoverRecent of
+the previous scenario's recovery, which switches the primary back to pgdb1, for 15 minutes);
 PghaStonithDisabled (fencing is off in the lab) is left out of every row. The replay test (` + "`go test ./alerts/ -run TestScenarioReplay`" + `) feeds the
 same recorded series through the rule files of the checkout and asserts what the on-call
 engineer must receive in each scenario (the expectation table in alerts/scenarios_test.go).

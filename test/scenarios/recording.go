@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Meta is meta.json of an episode (written by run.sh).
@@ -184,6 +185,13 @@ func readJSON(path string, v any) error {
 
 // Step is the lab's scrape and rule evaluation interval.
 const Step = 5000 // ms
+
+// PromotionHold is how long before the fault the last promotion (a
+// recovery's switchback) must lie: run.sh's PGHA_SCENARIO_PROMOTION_HOLD.
+// The check names a promotion followed within two minutes by a node loss or
+// failure as the failover, so a younger one records the recovery, not the
+// scenario.
+const PromotionHold = 150 * time.Second
 
 // Grid returns the evaluation grid of the episode: the slot times (ms after
 // the fault) from the start of the baseline to the end of the recording. A

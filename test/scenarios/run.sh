@@ -10,7 +10,8 @@
 # HS:sync, pgdb3 HS:async) and wait until it has been so for BASELINE seconds
 # (plus VIEW_LAG, the exporters' and Prometheus's delay)
 # with no alert firing but PghaStonithDisabled and PghaFailoverRecent (the
-# recovery of the previous scenario may switch the primary back); inject the fault; poll the
+# recovery of the previous scenario may switch the primary back), and pgdb1's
+# promotion at least PROMOTION_HOLD seconds old; inject the fault; poll the
 # cluster's status line until the fault is SETTLE_AFTER seconds old and the
 # line has not changed for STABLE seconds (bounded by MAX_WINDOW); then record
 # crm_mon XML and `check all` on every running node and, from the lab's
@@ -32,6 +33,11 @@ BASELINE=${PGHA_SCENARIO_BASELINE:-30}     # s of healthy state recorded before 
 # have been healthy this much longer than BASELINE before the fault, or the
 # recorded baseline starts inside the reset (pgdb3's moment in standby).
 VIEW_LAG=${PGHA_SCENARIO_VIEW_LAG:-15}
+# A recovery that promoted pgdb1 again (after a failover, or a quorum loss
+# that stopped it) must be this old at the fault: the check names a promotion
+# followed within 2 minutes by a node loss or failure as the failover, and the
+# recording would show the recovery's switchback instead of a steady cluster.
+PROMOTION_HOLD=${PGHA_SCENARIO_PROMOTION_HOLD:-150}
 SETTLE_AFTER=${PGHA_SCENARIO_WINDOW:-150}  # s after the fault: every rule's for: (<= 2m) can elapse
 STABLE=${PGHA_SCENARIO_STABLE:-20}         # s without a status change = settled
 MAX_WINDOW=${PGHA_SCENARIO_MAX_WINDOW:-240}
@@ -98,6 +104,18 @@ healthy_for() {
   return 1
 }
 
+# promotion_age: seconds since the newest successful promote in pgdb1's
+# crm_mon operation history (crm_mon prints the host's local time; the lab's
+# nodes share the host's zone); nothing when there is none.
+promotion_age() {
+  local last
+  last=$(lab exec pgdb1 timeout 20 crm_mon -1 --output-as=xml 2>/dev/null \
+    | grep -o 'task="promote" rc="0"[^>]*' | sed -n 's/.*last-rc-change="\([^"]*\)".*/\1/p' \
+    | while read -r d; do date -d "$d" +%s; done | sort -n | tail -1) || true
+  [[ -n $last ]] && echo $(( $(date +%s) - last ))
+  return 0
+}
+
 ensure_lab() {
   if ! lab status >/dev/null 2>&1 || [[ $(status) == *view=none* ]]; then
     log "lab not running: lab.sh up"
@@ -127,6 +145,12 @@ reset_lab() {
     log "not healthy for $((BASELINE + VIEW_LAG))s within 300s ($(status)); recover once more"
     lab recover >&2 || { lab down --hard >&2 || true; lab up >&2; }
     healthy_for $((BASELINE + VIEW_LAG)) 300 || return 1
+  fi
+  local age
+  age=$(promotion_age)
+  if [[ -n $age ]] && (( age < PROMOTION_HOLD )); then
+    log "pgdb1 promoted ${age}s ago: holding the reference state $((PROMOTION_HOLD - age))s more"
+    healthy_for $((PROMOTION_HOLD - age)) 600 || return 1
   fi
 }
 

@@ -1,9 +1,13 @@
 package scenarios
 
 import (
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pgha/pgha_exporter/crm"
 )
 
 // The recordings themselves: every episode loads, starts from the reference
@@ -59,6 +63,26 @@ func TestRecordings(t *testing.T) {
 			if u[1] && !ok[last] && s.T[len(s.T)-1] > grid[last] && s.T[0] < grid[last] {
 				t.Errorf("%s: %s missing from the last slot while its target answered", m.Slug, Selector(s.Labels))
 			}
+		}
+		// A steady cluster at the fault: no promotion (the previous
+		// recovery's switchback) within PromotionHold before it.
+		fault := time.UnixMilli(m.FaultEpochMS)
+		youngest, on := time.Duration(math.MaxInt64), ""
+		for _, n := range ep.Nodes {
+			st, err := crm.Parse(n.CrmMonXML, crm.ParseOptions{Location: time.UTC})
+			if err != nil {
+				continue // a node whose stack was down printed no view
+			}
+			for _, h := range st.History {
+				for _, op := range h.Operations {
+					if age := fault.Sub(op.LastRCChange); op.Task == "promote" && age > 0 && age < youngest {
+						youngest, on = age, h.Node
+					}
+				}
+			}
+		}
+		if youngest < PromotionHold {
+			t.Errorf("%s: promoted on %s %v before the fault (want %v or more)", m.Slug, on, youngest.Round(time.Second), PromotionHold)
 		}
 		c, ok := ep.FirstChange()
 		if !ok || c.MS <= 0 || c.MS > m.EndMS {

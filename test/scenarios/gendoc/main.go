@@ -110,7 +110,9 @@ checks: [checks.md](checks.md).
 - Before every fault the lab is brought back to pgdb1 ` + "`PRI`" + `, pgdb2 ` + "`HS:sync`" + `, pgdb3 ` + "`HS:async`" + `
   (` + "`lab.sh recover`" + `) and must hold that state, with no alert firing but PghaStonithDisabled, for
   30 s (45 s of the lab's status line since c577a74, so that the exporters, up to a refresh
-  and a scrape behind it, show the 30 s recorded before the fault as healthy). Faults (` + "`lab.sh fault ...`" + `): *network* = the node's bridge port down; *postgres* =
+  and a scrape behind it, show the 30 s recorded before the fault as healthy), and a recovery
+  that promoted pgdb1 again must be 150 s old at the fault (so that no row starts inside the
+  previous recovery's switchback, which the check would name as the failover). Faults (` + "`lab.sh fault ...`" + `): *network* = the node's bridge port down; *postgres* =
   ` + "`kill -9`" + ` of the postmaster; *power* = bridge port down and every process of the node
   SIGKILLed; *vip* = the address removed from the primary's ` + "`eth0`" + `. Two- and three-node faults
   are injected at the same moment.
@@ -122,8 +124,8 @@ checks: [checks.md](checks.md).
   appears, or disappears while its exporter still answers; a target that stops answering
   counts through ` + "`up`" + `. Alert times are when the lab's Prometheus first reported the alert
   ` + "`firing`" + ` (rule evaluation every 5 s, so ±5 s), with the rules of the recorded commit.
-- The machine: 2 cores; the recordings of 523669d ran beside other builds (times of a loaded
-  host), the later ones on a quiet host. Each row names its commit.
+- The machine: 2 cores, running nothing but the lab while recording (the earlier recordings
+  made beside other builds were all replaced). Each row names its commit.
 `)
 	seen := map[string]bool{}
 	vers := ""

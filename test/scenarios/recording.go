@@ -293,9 +293,9 @@ func (ep Episode) FirstChange() (Change, bool) {
 }
 
 // Firing is an alert the lab's Prometheus fired: labels, the first and
-// last time (ms after the fault) it was firing, and whether it was firing
-// already at the fault (in the 15 s before it) (left from before it: a PghaFailoverRecent
-// of the previous scenario's recovery, which may switch the primary back).
+// last time (ms after the fault) it was firing, and whether it was already
+// firing in the 15 s before the fault (Before: a PghaFailoverRecent of the
+// previous scenario's recovery, which may switch the primary back).
 type Firing struct {
 	Labels      map[string]string
 	First, Last int64

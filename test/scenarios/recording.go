@@ -317,7 +317,7 @@ func (ep Episode) FiredAlerts() []Firing {
 			}
 		}
 		for _, t := range s.T {
-			if t <= 0 && t > -15000 { // three rule evaluations
+			if t <= 0 && t > -3*Step { // three rule evaluations
 				f.Before = true
 			}
 			if t > 0 && t < f.First {

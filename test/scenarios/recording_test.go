@@ -75,7 +75,9 @@ func TestRecordings(t *testing.T) {
 			}
 			for _, h := range st.History {
 				for _, op := range h.Operations {
-					if age := fault.Sub(op.LastRCChange); op.Task == "promote" && age > 0 && age < youngest {
+					// Successful promotes only, as run.sh and crm's LastPromotion count them.
+					ok := op.Task == "promote" && op.RC != nil && *op.RC == 0
+					if age := fault.Sub(op.LastRCChange); ok && age > 0 && age < youngest {
 						youngest, on = age, h.Node
 					}
 				}
